@@ -1,0 +1,186 @@
+#include "common/config.h"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/agent_settings.h"
+#include "common/json_reader.h"
+
+namespace codeswarm {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return (value != nullptr && *value != '\0') ? value : fallback;
+}
+
+std::string HomeDir() { return EnvOr("HOME", "/"); }
+
+// Expands a leading "~/" and makes relative paths relative to `base_dir`.
+std::string ResolvePath(const std::string& path, const std::string& base_dir) {
+  if (path.empty()) return path;
+  if (path == "~") return HomeDir();
+  if (path.rfind("~/", 0) == 0) return HomeDir() + path.substr(1);
+  fs::path p(path);
+  if (p.is_relative()) p = fs::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
+
+bool StartsWithSlash(const std::string& s) { return !s.empty() && s[0] == '/'; }
+
+bool IsWildcardAddress(const std::string& host) {
+  return host == "0.0.0.0" || host == "::" || host.empty();
+}
+
+void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
+  const json::object* object = root.Object("router");
+  if (object == nullptr) return;
+  JsonObjectReader r(*object, "router", root.errors());
+  r.NonEmptyString("host", &c->host);
+  r.Int("port", 1, 65535, &c->port);
+  r.NonEmptyString("worker_host", &c->worker_host);
+  r.Int("worker_port", 1, 65535, &c->worker_port);
+  r.String("worker_advertise_host", &c->worker_advertise_host);
+  r.NonEmptyString("state_dir", &c->state_dir);
+  r.Int("max_line_bytes", int64_t{1024}, int64_t{1} << 30, &c->max_line_bytes);
+  r.Int("max_nodes", 1, 100000, &c->max_nodes);
+  r.Int("client_queue_bytes", int64_t{4096}, int64_t{1} << 34, &c->client_queue_bytes);
+  r.Number("slow_client_grace_seconds", 0, 3600, &c->slow_client_grace_seconds);
+  r.Number("heartbeat_seconds", 0.05, 3600, &c->heartbeat_seconds);
+  r.Number("worker_timeout_seconds", 0.1, 86400, &c->worker_timeout_seconds);
+  r.Number("worker_reconnect_seconds", 0, 86400, &c->worker_reconnect_seconds);
+  r.Number("worker_orphan_seconds", 1, 30 * 86400, &c->worker_orphan_seconds);
+  r.Enum("log_level", {"trace", "debug", "info", "warn", "error"}, &c->log_level);
+  r.Finish();
+  if (c->worker_timeout_seconds <= c->heartbeat_seconds) {
+    root.errors()->Add("router.worker_timeout_seconds: must be longer than heartbeat_seconds (" +
+                       json::serialize(json::value(c->heartbeat_seconds)) + ")");
+  }
+}
+
+void ReadLocal(JsonObjectReader& cluster, LocalBackendConfig* c) {
+  const json::object* object = cluster.Object("local");
+  if (object == nullptr) return;
+  JsonObjectReader r(*object, "cluster.local", cluster.errors());
+  if (r.StringList("worker_command", &c->worker_command) && c->worker_command.empty()) {
+    r.Error("worker_command", "must not be an empty list (leave it out to use this binary)");
+  }
+  r.Number("terminate_grace_seconds", 0, 3600, &c->terminate_grace_seconds);
+  r.Number("poll_interval_seconds", 0.05, 3600, &c->poll_interval_seconds);
+  r.Finish();
+}
+
+void ReadCluster(JsonObjectReader& root, ClusterConfig* c) {
+  const json::object* object = root.Object("cluster");
+  if (object == nullptr) return;
+  JsonObjectReader r(*object, "cluster", root.errors());
+  r.Enum("backend", {"local"}, &c->backend);
+  r.NonEmptyString("workspace_root", &c->workspace_root);
+  r.String("cluster_subdir", &c->cluster_subdir);
+  if (c->cluster_subdir.find("..") != std::string::npos || StartsWithSlash(c->cluster_subdir)) {
+    r.Error("cluster_subdir", "must be a relative path without '..'");
+  }
+  ReadLocal(r, &c->local);
+  r.Finish();
+}
+
+void ReadSsh(JsonObjectReader& root, SshConfig* c) {
+  const json::object* object = root.Object("ssh");
+  if (object == nullptr) return;
+  JsonObjectReader r(*object, "ssh", root.errors());
+  r.String("login_alias", &c->login_alias);
+  r.Int("controlpersist_minutes", 0, 7 * 24 * 60, &c->controlpersist_minutes);
+  r.String("ssh_config", &c->ssh_config);
+  r.Number("connect_timeout_seconds", 1, 600, &c->connect_timeout_seconds);
+  r.Finish();
+}
+
+}  // namespace
+
+std::string DefaultStateDir() {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  if (xdg != nullptr && *xdg == '/') return std::string(xdg) + "/codeswarm";
+  return HomeDir() + "/.local/state/codeswarm";
+}
+
+std::string Config::SwarmsRoot() const {
+  if (cluster.cluster_subdir.empty()) return cluster.workspace_root;
+  return (fs::path(cluster.workspace_root) / cluster.cluster_subdir).string();
+}
+
+std::string Config::WorkerAdvertiseHost() const {
+  if (!router.worker_advertise_host.empty()) return router.worker_advertise_host;
+  if (!IsWildcardAddress(router.worker_host)) return router.worker_host;
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') return name;
+  return "127.0.0.1";
+}
+
+Result<Config> ParseConfig(std::string_view text, const std::string& source,
+                           const std::string& base_dir) {
+  Result<json::object> parsed = ParseJsonObject(text);
+  if (!parsed.ok()) return parsed.status().WithPrefix(source);
+
+  Config config;
+  config.source = source;
+  JsonErrors errors;
+  JsonObjectReader root(*parsed, "", &errors);
+  ReadRouter(root, &config.router);
+  ReadCluster(root, &config.cluster);
+  ReadSsh(root, &config.ssh);
+  if (const json::object* agent = root.Object("agent")) {
+    Result<AgentSettings> settings = ParseAgentSettings(*agent, "agent");
+    if (!settings.ok()) errors.Add(settings.status().message());
+    config.agent_json = json::serialize(*agent);
+  }
+  root.Finish();
+  if (!errors.empty()) return errors.ToStatus().WithPrefix(source);
+
+  config.router.state_dir = config.router.state_dir.empty()
+                                ? DefaultStateDir()
+                                : ResolvePath(config.router.state_dir, base_dir);
+  config.cluster.workspace_root =
+      config.cluster.workspace_root.empty()
+          ? (fs::path(config.router.state_dir) / "workspaces").string()
+          : ResolvePath(config.cluster.workspace_root, base_dir);
+  return config;
+}
+
+Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
+  std::string path;
+  bool must_exist = true;
+  if (explicit_path) {
+    path = *explicit_path;
+  } else if (const char* env = std::getenv("CODESWARM_CONFIG"); env != nullptr && *env != '\0') {
+    path = env;
+  } else {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    std::string dir = (xdg != nullptr && *xdg == '/') ? xdg : HomeDir() + "/.config";
+    path = dir + "/codeswarm/config.json";
+    must_exist = false;
+  }
+  std::error_code ec;
+  if (!must_exist && !fs::exists(path, ec)) return ParseConfig("{}", "built-in defaults", "/");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read config file " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  fs::path absolute = fs::absolute(path, ec);
+  Result<Config> config =
+      ParseConfig(text.str(), path, absolute.parent_path().string());
+  if (config.ok()) config->path = absolute.string();
+  return config;
+}
+
+}  // namespace codeswarm

@@ -1,0 +1,88 @@
+// The configuration file: one JSON document with the sections router, cluster, ssh and agent.
+// See docs/CONFIG_SCHEMA.md, which must list every key read here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace codeswarm {
+
+struct RouterConfig {
+  std::string host = "127.0.0.1";
+  int port = 8765;
+  // Where the worker listener binds, and the address workers are told to dial (defaults to
+  // worker_host, or this machine's hostname when worker_host is a wildcard address).
+  std::string worker_host = "127.0.0.1";
+  int worker_port = 8766;
+  std::string worker_advertise_host;
+  std::string state_dir;
+  int64_t max_line_bytes = 1 << 20;
+  int max_nodes = 256;
+  int64_t client_queue_bytes = 8 << 20;
+  // How long a client that stopped reading gets to take its final error line.
+  double slow_client_grace_seconds = 5;
+  double heartbeat_seconds = 5;
+  // A connection that shows no sign of life for this long is considered dead.
+  double worker_timeout_seconds = 20;
+  // How long a node whose worker disconnected may take to reconnect before its turns fail.
+  double worker_reconnect_seconds = 30;
+  // How long a worker keeps trying to reach a router that has gone away before it exits.
+  double worker_orphan_seconds = 900;
+  std::string log_level = "info";
+};
+
+struct LocalBackendConfig {
+  // Empty: this codeswarm binary. Otherwise argv of the worker ("worker" is not appended).
+  std::vector<std::string> worker_command;
+  double terminate_grace_seconds = 5;
+  double poll_interval_seconds = 1;
+};
+
+struct ClusterConfig {
+  std::string backend = "local";
+  std::string workspace_root;
+  std::string cluster_subdir = "swarms";
+  LocalBackendConfig local;
+};
+
+struct SshConfig {
+  std::string login_alias;
+  int controlpersist_minutes = 10;
+  std::string ssh_config;
+  double connect_timeout_seconds = 10;
+};
+
+struct Config {
+  RouterConfig router;
+  ClusterConfig cluster;
+  SshConfig ssh;
+  // The validated `agent` section, serialized; merged with a launch's `agent` override.
+  std::string agent_json = "{}";
+  // Where this configuration came from: a path, or "built-in defaults".
+  std::string source = "built-in defaults";
+  // Set when source is a file.
+  std::optional<std::string> path;
+
+  // workspace_root/cluster_subdir
+  std::string SwarmsRoot() const;
+  std::string WorkerAdvertiseHost() const;
+};
+
+// Parses a configuration document. Relative paths are taken relative to `base_dir`. Reports every
+// unknown key and wrong type with its path, all at once.
+Result<Config> ParseConfig(std::string_view text, const std::string& source,
+                           const std::string& base_dir);
+
+// Loads the configuration from `explicit_path`, else $CODESWARM_CONFIG, else
+// $XDG_CONFIG_HOME/codeswarm/config.json (or ~/.config/...) when it exists, else built-in
+// defaults. An explicitly named file that cannot be read is an error.
+Result<Config> LoadConfig(const std::optional<std::string>& explicit_path);
+
+// $XDG_STATE_HOME/codeswarm, or ~/.local/state/codeswarm.
+std::string DefaultStateDir();
+
+}  // namespace codeswarm
