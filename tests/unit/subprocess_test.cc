@@ -1,0 +1,122 @@
+#include "common/subprocess.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace codeswarm {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(RunCommandTest, CollectsOutputAndExitCode) {
+  auto r = RunCommand({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->stdout_text, "out\n");
+  EXPECT_EQ(r->stderr_text, "err\n");
+  EXPECT_EQ(r->status.code, 3);
+  EXPECT_FALSE(r->timed_out);
+}
+
+TEST(RunCommandTest, FeedsStdinWithoutAShell) {
+  RunOptions options;
+  options.stdin_data = "line with $(danger) and `ticks`\n";
+  auto r = RunCommand({"cat"}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_text, options.stdin_data);
+  EXPECT_TRUE(r->status.success());
+}
+
+TEST(RunCommandTest, ArgumentsAreNeverInterpretedByAShell) {
+  auto r = RunCommand({"printf", "%s", "$(echo pwned); `id`"}, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_text, "$(echo pwned); `id`");
+}
+
+TEST(RunCommandTest, TimeoutKillsTheWholeProcessGroup) {
+  RunOptions options;
+  options.timeout = milliseconds(200);
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunCommand({"/bin/sh", "-c", "sleep 30 & sleep 30; wait"}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->status.signal, SIGTERM);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(RunCommandTest, MissingProgramIsAnError) {
+  auto r = RunCommand({"/nonexistent/program"}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("/nonexistent/program"), std::string::npos);
+}
+
+TEST(RunCommandTest, EnvironmentOverridesReachTheChild) {
+  RunOptions options;
+  options.env_overrides = {{"CODESWARM_TEST_VAR", "a b'c"}};
+  auto r = RunCommand({"/bin/sh", "-c", "printf %s \"$CODESWARM_TEST_VAR\""}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stdout_text, "a b'c");
+}
+
+TEST(SubprocessTest, ChildInheritsNoStrayDescriptors) {
+  int fd = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  ASSERT_GE(fd, 0);
+  auto r = RunCommand({"/bin/sh", "-c", "ls /proc/self/fd | wc -l"}, {});
+  ::close(fd);
+  ASSERT_TRUE(r.ok());
+  // 0, 1, 2 and the fd of `ls` reading its own directory: nothing of ours.
+  EXPECT_EQ(std::stoi(r->stdout_text), 4);
+}
+
+TEST(SubprocessTest, SignalAndReapReportsTheSignal) {
+  SpawnOptions options;
+  options.argv = {"sleep", "30"};
+  options.new_process_group = true;
+  auto child = Subprocess::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  EXPECT_FALSE(child->TryWait().has_value());
+  ASSERT_TRUE(child->SignalGroup(SIGKILL).ok());
+  ExitStatus status = child->Wait();
+  EXPECT_EQ(status.signal, SIGKILL);
+  EXPECT_EQ(status.ToString(), "killed by signal 9 (SIGKILL)");
+  // Signalling after the child is reaped is harmless.
+  EXPECT_TRUE(child->Signal(SIGTERM).ok());
+}
+
+TEST(SubprocessTest, WaitForTimesOutThenSucceeds) {
+  SpawnOptions options;
+  options.argv = {"sleep", "0.3"};
+  auto child = Subprocess::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  EXPECT_FALSE(child->WaitFor(milliseconds(20)).has_value());
+  auto status = child->WaitFor(milliseconds(5000));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(status->success());
+}
+
+TEST(SubprocessTest, WritesOutputToFileInWorkingDirectory) {
+  char dir_template[] = "/tmp/codeswarm-subprocess-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "pwd; echo oops >&2"};
+  options.cwd = dir;
+  options.stdout_mode = StdioMode::kFile;
+  options.stderr_mode = StdioMode::kFile;
+  options.stdout_file = dir + "/log";
+  options.stderr_file = dir + "/log";
+  auto child = Subprocess::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  EXPECT_TRUE(child->Wait().success());
+  auto cat = RunCommand({"cat", dir + "/log"}, {});
+  ASSERT_TRUE(cat.ok());
+  EXPECT_EQ(cat->stdout_text, dir + "\noops\n");
+  RunCommand({"rm", "-rf", dir}, {});
+}
+
+}  // namespace
+}  // namespace codeswarm
