@@ -4,6 +4,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 namespace codeswarm {
@@ -217,6 +218,11 @@ std::string DescribeJsonValue(const json::value& value) {
       std::string_view s = value.get_string();
       if (s.size() <= kMaxShown) return "string " + JsonQuote(s);
       return "string " + JsonQuote(s.substr(0, kMaxShown)) + "...";
+    }
+    case json::kind::double_: {
+      char digits[32];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value.get_double());
+      return "number " + std::string(digits, end);
     }
     default:
       return std::string(JsonKindName(value)) + " " + json::serialize(value);

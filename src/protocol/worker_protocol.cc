@@ -1,0 +1,185 @@
+#include "protocol/worker_protocol.h"
+
+#include <boost/json.hpp>
+
+#include <array>
+
+#include "common/json_reader.h"
+#include "common/text.h"
+#include "protocol/event_line.h"
+
+namespace codeswarm::protocol {
+namespace json = boost::json;
+
+bool IsRuntimeEventName(std::string_view name) {
+  static constexpr std::array<std::string_view, 5> kNames = {
+      "turn_started", "assistant_delta", "assistant", "usage", "turn_complete"};
+  for (std::string_view n : kNames) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+Result<WorkerLine> SplitWorkerLine(std::string_view line) {
+  std::size_t space = line.find(' ');
+  if (space == std::string_view::npos || space == 0) {
+    return Status::InvalidArgument("malformed line (expected \"<verb> <json>\")");
+  }
+  return WorkerLine{line.substr(0, space), line.substr(space + 1)};
+}
+
+Result<EventLine> ParseEventBody(std::string_view body) {
+  EventLine event;
+  std::string_view rest = body;
+  auto next_token = [&](std::string_view* token) {
+    std::size_t space = rest.find(' ');
+    if (space == std::string_view::npos) return false;
+    *token = rest.substr(0, space);
+    rest = rest.substr(space + 1);
+    return true;
+  };
+  std::string_view seq;
+  if (!next_token(&seq) || !next_token(&event.injection_id) || !next_token(&event.event)) {
+    return Status::InvalidArgument("malformed event line");
+  }
+  auto parsed_seq = ParseInteger(seq);
+  if (!parsed_seq || *parsed_seq <= 0) return Status::InvalidArgument("bad event seq");
+  event.seq = static_cast<uint64_t>(*parsed_seq);
+  if (!IsWireToken(event.injection_id)) return Status::InvalidArgument("bad injection id");
+  if (!IsRuntimeEventName(event.event)) {
+    return Status::InvalidArgument("unknown runtime event \"" + Ellipsize(event.event, 40) + "\"");
+  }
+  event.data = TrimWhitespace(rest);
+  if (event.data.empty() || event.data.front() != '{' || event.data.back() != '}') {
+    return Status::InvalidArgument("event data is not a JSON object");
+  }
+  CODESWARM_RETURN_IF_ERROR(ValidateJson(event.data));
+  return event;
+}
+
+std::string FormatMessage(std::string_view verb, const json::object& body) {
+  std::string line(verb);
+  line += ' ';
+  line += json::serialize(body);
+  line += '\n';
+  return line;
+}
+
+std::string FormatEventMessage(uint64_t seq, std::string_view injection_id,
+                               std::string_view event, std::string_view data_json) {
+  std::string line = "event ";
+  line += std::to_string(seq);
+  line += ' ';
+  line += injection_id;
+  line += ' ';
+  line += event;
+  line += ' ';
+  line += data_json;
+  line += '\n';
+  return line;
+}
+
+Result<Hello> ParseHello(std::string_view body) {
+  Result<json::object> object = ParseJsonObject(body);
+  if (!object.ok()) return object.status();
+  JsonErrors errors;
+  JsonObjectReader r(*object, "hello", &errors);
+  Hello hello;
+  std::string protocol;
+  if (r.Require("protocol") && r.String("protocol", &protocol) && protocol != kWorkerProtocol) {
+    return Status::InvalidArgument("worker protocol " + JsonQuote(protocol) +
+                                   " not supported (this router speaks " +
+                                   std::string(kWorkerProtocol) + ")");
+  }
+  if (r.Require("swarm_id")) r.NonEmptyString("swarm_id", &hello.swarm_id);
+  if (r.Require("node_id")) r.Int("node_id", 0, 1000000, &hello.node_id);
+  if (r.Require("secret")) r.NonEmptyString("secret", &hello.secret);
+  if (r.Require("instance")) r.NonEmptyString("instance", &hello.instance);
+  r.Int("pid", int64_t{0}, int64_t{1} << 40, &hello.pid);
+  r.String("hostname", &hello.hostname);
+  r.String("version", &hello.version);
+  r.StringList("holding", &hello.holding);
+  // Later versions may add fields: the hello is the place a newer worker says more.
+  if (!errors.empty()) return errors.ToStatus();
+  for (const std::string& id : hello.holding) {
+    if (!IsWireToken(id)) return Status::InvalidArgument("hello.holding: bad injection id");
+  }
+  return hello;
+}
+
+json::object HelloToJson(const Hello& hello) {
+  json::array holding;
+  for (const std::string& id : hello.holding) holding.emplace_back(id);
+  return json::object{{"protocol", kWorkerProtocol}, {"swarm_id", hello.swarm_id},
+                      {"node_id", hello.node_id},    {"secret", hello.secret},
+                      {"instance", hello.instance},  {"pid", hello.pid},
+                      {"hostname", hello.hostname},  {"version", hello.version},
+                      {"holding", std::move(holding)}};
+}
+
+Result<Welcome> ParseWelcome(std::string_view body) {
+  Result<json::object> object = ParseJsonObject(body);
+  if (!object.ok()) return object.status();
+  JsonErrors errors;
+  JsonObjectReader r(*object, "welcome", &errors);
+  Welcome welcome;
+  std::string protocol;
+  if (r.Require("protocol") && r.String("protocol", &protocol) && protocol != kWorkerProtocol) {
+    return Status::InvalidArgument("router speaks worker protocol " + JsonQuote(protocol) +
+                                   ", this worker " + std::string(kWorkerProtocol));
+  }
+  int64_t ack = 0;
+  r.Int("ack_seq", int64_t{0}, INT64_MAX, &ack);
+  welcome.ack_seq = static_cast<uint64_t>(ack);
+  r.String("system_prompt", &welcome.system_prompt);
+  if (const json::object* agent = r.Object("agent")) welcome.agent_json = json::serialize(*agent);
+  r.Number("heartbeat_seconds", 0.01, 86400, &welcome.heartbeat_seconds);
+  r.Number("timeout_seconds", 0.02, 86400, &welcome.timeout_seconds);
+  if (!errors.empty()) return errors.ToStatus();
+  return welcome;
+}
+
+json::object WelcomeToJson(const Welcome& welcome) {
+  json::value agent = json::parse(welcome.agent_json);
+  return json::object{{"protocol", kWorkerProtocol},
+                      {"ack_seq", welcome.ack_seq},
+                      {"system_prompt", welcome.system_prompt},
+                      {"agent", std::move(agent)},
+                      {"heartbeat_seconds", welcome.heartbeat_seconds},
+                      {"timeout_seconds", welcome.timeout_seconds}};
+}
+
+Result<Inject> ParseInject(std::string_view body) {
+  Result<json::object> object = ParseJsonObject(body);
+  if (!object.ok()) return object.status();
+  JsonErrors errors;
+  JsonObjectReader r(*object, "inject", &errors);
+  Inject inject;
+  if (r.Require("injection_id")) r.NonEmptyString("injection_id", &inject.injection_id);
+  if (r.Require("content")) r.String("content", &inject.content);
+  if (!errors.empty()) return errors.ToStatus();
+  if (!IsWireToken(inject.injection_id)) return Status::InvalidArgument("bad injection id");
+  return inject;
+}
+
+Result<std::string> ParseStringField(std::string_view body, std::string_view key) {
+  Result<json::object> object = ParseJsonObject(body);
+  if (!object.ok()) return object.status();
+  const json::value* v = object->if_contains(key);
+  if (v == nullptr || !v->is_string()) {
+    return Status::InvalidArgument(std::string(key) + ": expected a string");
+  }
+  return std::string(v->get_string());
+}
+
+Result<uint64_t> ParseSeqField(std::string_view body, std::string_view key) {
+  Result<json::object> object = ParseJsonObject(body);
+  if (!object.ok()) return object.status();
+  const json::value* v = object->if_contains(key);
+  if (v == nullptr || !v->is_int64() || v->get_int64() < 0) {
+    return Status::InvalidArgument(std::string(key) + ": expected a non-negative integer");
+  }
+  return static_cast<uint64_t>(v->get_int64());
+}
+
+}  // namespace codeswarm::protocol

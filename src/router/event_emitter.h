@@ -1,0 +1,45 @@
+// Turns the core's decisions into event lines: envelope, timestamp, and a seq for broadcast
+// events that never repeats (blocks of seqs are reserved durably in the Store). Loop thread only.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "router/channels.h"
+#include "router/store.h"
+
+namespace codeswarm::router {
+
+class EventEmitter {
+ public:
+  EventEmitter(ClientChannel& clients, Store& store, const Clock& clock);
+
+  // Sends `event` with `data` to every client, with the next seq.
+  void Broadcast(std::string_view event, const boost::json::object& data);
+  // Splices a worker's runtime event (its data object as raw JSON) after the node's ids.
+  void BroadcastRuntime(std::string_view event, std::string_view ids_json,
+                        std::string_view injection_id, std::string_view worker_data);
+  // Sends `event` to one client, without a seq.
+  void Reply(ClientId client, std::string_view event, const boost::json::object& data);
+
+  int64_t WallMillis() const { return clock_.WallMillis(); }
+
+ private:
+  uint64_t NextSeq();
+  std::string_view Timestamp();
+
+  static constexpr uint64_t kSeqBlock = 1 << 16;
+
+  ClientChannel& clients_;
+  Store& store_;
+  const Clock& clock_;
+  TimestampFormatter timestamps_;
+  uint64_t next_seq_ = 0;
+  uint64_t seq_limit_ = 0;  // next_seq_ < seq_limit_ are reserved
+};
+
+}  // namespace codeswarm::router

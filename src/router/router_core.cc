@@ -1,0 +1,156 @@
+#include "router/router_core.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include <variant>
+
+namespace codeswarm::router {
+namespace json = boost::json;
+
+RouterCore::RouterCore(RouterOptions options, Executor& executor, ClientChannel& clients,
+                       Store& store, provider::ClusterProvider& provider, const Clock& clock)
+    : options_(std::move(options)),
+      executor_(executor),
+      store_(store),
+      provider_(provider),
+      clock_(clock),
+      events_(clients, store, clock) {}
+
+RouterCore::~RouterCore() { *alive_ = false; }
+
+Status RouterCore::Start() {
+  Result<std::vector<SwarmRecord>> records = store_.LoadSwarms();
+  if (!records.ok()) return records.status();
+  int active = 0;
+  for (const SwarmRecord& r : *records) {
+    auto swarm = std::make_unique<Swarm>();
+    swarm->swarm_id = r.swarm_id;
+    swarm->job_id = r.job_id;
+    swarm->backend = r.backend;
+    swarm->secret = r.secret;
+    swarm->system_prompt = r.system_prompt;
+    swarm->agent_json = r.agent_json;
+    swarm->node_count = r.node_count;
+    swarm->status = ParseSwarmStatus(r.status).value_or(SwarmStatus::kEnded);
+    swarm->backend_state = r.backend_state;
+    swarm->reason = r.reason;
+    swarm->created_ms = r.created_ms;
+    swarm->ended_ms = r.ended_ms;
+    if (auto agent = json::parse(r.agent_json); agent.is_object()) {
+      if (const json::value* kind = agent.as_object().if_contains("kind")) {
+        if (kind->is_string()) swarm->agent_kind = std::string(kind->get_string());
+      }
+    }
+    for (int i = 0; i < swarm->node_count; ++i) {
+      Node node;
+      node.node_id = i;
+      node.conn = IsFinal(swarm->status) ? NodeConn::kExited : NodeConn::kWaiting;
+      swarm->nodes.push_back(std::move(node));
+    }
+    swarm->RefreshIds();
+    if (swarm->status == SwarmStatus::kLaunching) {
+      // The router stopped before the backend answered: there is no job id to follow.
+      swarm->status = SwarmStatus::kEnded;
+      swarm->reason = "the router stopped while the swarm was launching";
+      Persist(*swarm);
+    }
+    active += IsFinal(swarm->status) ? 0 : 1;
+    swarms_[r.swarm_id] = std::move(swarm);
+  }
+  spdlog::info("loaded {} swarms from the state database ({} active)", swarms_.size(), active);
+  for (auto& [id, swarm] : swarms_) {
+    // A terminate that was in progress when the router stopped is finished now.
+    if (swarm->status == SwarmStatus::kTerminating) StartTermination(*swarm);
+  }
+  SchedulePoll(Duration::zero());
+  return Status::Ok();
+}
+
+void RouterCore::Shutdown() {
+  shut_down_ = true;
+  CancelTimer(poll_timer_);
+  for (auto& [id, swarm] : swarms_) {
+    CancelTimer(swarm->terminate_timer);
+    for (Node& node : swarm->nodes) CancelTimer(node.reconnect_timer);
+  }
+}
+
+const Swarm* RouterCore::FindSwarm(const std::string& swarm_id) const {
+  auto it = swarms_.find(swarm_id);
+  return it == swarms_.end() ? nullptr : it->second.get();
+}
+
+Swarm* RouterCore::MutableSwarm(const std::string& swarm_id) {
+  auto it = swarms_.find(swarm_id);
+  return it == swarms_.end() ? nullptr : it->second.get();
+}
+
+void RouterCore::OnClientLine(ClientId client, std::string_view line) {
+  auto parsed = protocol::ParseCommandLine(line, {.max_nodes = options_.max_nodes});
+  if (auto* rejection = std::get_if<protocol::Rejection>(&parsed)) {
+    Reject(client, *rejection);
+    return;
+  }
+  const protocol::Command& command = std::get<protocol::Command>(parsed);
+  if (shut_down_) {
+    Reject(client, command, protocol::RejectCode::kShuttingDown, "the router is shutting down");
+    return;
+  }
+  switch (command.kind) {
+    case protocol::CommandKind::kSwarmLaunch: HandleLaunch(client, command); break;
+    case protocol::CommandKind::kInject: HandleInject(client, command); break;
+    case protocol::CommandKind::kSwarmList: HandleList(client, command); break;
+    case protocol::CommandKind::kSwarmStatus: HandleStatus(client, command); break;
+    case protocol::CommandKind::kSwarmTerminate: HandleTerminate(client, command); break;
+  }
+}
+
+void RouterCore::OnClientLineTooLong(ClientId client, std::size_t limit) {
+  Reject(client, protocol::Rejection{std::nullopt, std::nullopt,
+                                     protocol::RejectCode::kLineTooLong,
+                                     "line exceeds the limit of " + std::to_string(limit) +
+                                         " bytes; it was discarded"});
+}
+
+void RouterCore::Reject(ClientId client, const protocol::Rejection& rejection) {
+  json::object data;
+  data["request_id"] = rejection.request_id ? json::value(*rejection.request_id) : nullptr;
+  if (rejection.command) data["command"] = *rejection.command;
+  data["code"] = protocol::RejectCodeName(rejection.code);
+  data["reason"] = rejection.reason;
+  spdlog::debug("rejected {}: {}", rejection.command.value_or("line"), rejection.reason);
+  events_.Reply(client, "command_rejected", data);
+}
+
+void RouterCore::Reject(ClientId client, const protocol::Command& command,
+                        protocol::RejectCode code, std::string reason) {
+  Reject(client, protocol::Rejection{command.request_id, command.name, code, std::move(reason)});
+}
+
+void RouterCore::CancelTimer(std::optional<TimerId>& timer) {
+  if (timer) executor_.Cancel(*timer);
+  timer.reset();
+}
+
+void RouterCore::Persist(const Swarm& swarm) {
+  SwarmRecord r;
+  r.swarm_id = swarm.swarm_id;
+  r.job_id = swarm.job_id;
+  r.backend = swarm.backend;
+  r.node_count = swarm.node_count;
+  r.system_prompt = swarm.system_prompt;
+  r.agent_json = swarm.agent_json;
+  r.secret = swarm.secret;
+  r.status = SwarmStatusName(swarm.status);
+  r.backend_state = swarm.backend_state;
+  r.reason = swarm.reason;
+  r.created_ms = swarm.created_ms;
+  r.ended_ms = swarm.ended_ms;
+  if (Status s = store_.SaveSwarm(r); !s.ok()) {
+    spdlog::error("swarm {}: {}", swarm.swarm_id, s.message());
+  }
+}
+
+}  // namespace codeswarm::router

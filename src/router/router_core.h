@@ -1,0 +1,149 @@
+// RouterCore: the one authority on swarm state. It decides and records; the Asio layer
+// (server.cc, sessions) only moves bytes, and providers only run backends. Everything here runs
+// on the router's loop thread; blocking provider calls go through Executor::RunBlocking.
+//
+// The promise it keeps (docs/PROTOCOL.md): every command gets exactly one answer; every targeted
+// node of an inject gets inject_ack, then inject_delivered or inject_failed; every delivered
+// injection ends in exactly one turn_complete, whatever dies on the way.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "protocol/client_protocol.h"
+#include "provider/cluster_provider.h"
+#include "router/channels.h"
+#include "router/event_emitter.h"
+#include "router/executor.h"
+#include "router/store.h"
+#include "router/swarm.h"
+
+namespace codeswarm::router {
+
+struct RouterOptions {
+  int max_nodes = 256;
+  std::string backend = "local";
+  // host:port the workers dial.
+  std::string worker_address;
+  // Where swarm directories go: <swarms_root>/<swarm_id>.
+  std::string swarms_root;
+  // The config's agent section (serialized object), merged under each launch's override.
+  std::string default_agent_json = "{}";
+  double heartbeat_seconds = 5;
+  double worker_timeout_seconds = 20;
+  double worker_reconnect_seconds = 30;
+  double worker_orphan_seconds = 900;
+  std::string worker_log_level = "info";
+  // After a terminate, how long to wait for worker connections to close (so their own final
+  // events arrive) before the router ends their turns itself.
+  double terminate_drain_seconds = 2;
+};
+
+class RouterCore {
+ public:
+  // Borrows everything; all must outlive the core.
+  RouterCore(RouterOptions options, Executor& executor, ClientChannel& clients, Store& store,
+             provider::ClusterProvider& provider, const Clock& clock);
+  ~RouterCore();
+  RouterCore(const RouterCore&) = delete;
+  RouterCore& operator=(const RouterCore&) = delete;
+
+  // Loads the registry from the store and starts polling the provider (which reconciles the
+  // loaded swarms with the backend). Fails only when the store cannot be read.
+  Status Start();
+  // Stops polling and timers. Swarms and workers keep running; a new router picks them up.
+  void Shutdown();
+
+  // --- client sessions
+  void OnClientLine(ClientId client, std::string_view line);
+  void OnClientLineTooLong(ClientId client, std::size_t limit);
+
+  // --- worker sessions
+  void OnWorkerConnected(ConnId conn, WorkerConnection* link);
+  void OnWorkerLine(ConnId conn, std::string_view line);
+  // All lines of one read have been handled: acknowledge events.
+  void OnWorkerBatchEnd(ConnId conn);
+  void OnWorkerDisconnected(ConnId conn, std::string_view reason);
+
+  // For tests and status: the swarm or null.
+  const Swarm* FindSwarm(const std::string& swarm_id) const;
+
+ private:
+  struct WorkerConnInfo {
+    WorkerConnection* link = nullptr;
+    Swarm* swarm = nullptr;  // null until hello is accepted
+    int node_id = -1;
+    std::string bye_reason;  // set when the worker said bye
+  };
+
+  // Commands (router_commands.cc).
+  void HandleLaunch(ClientId client, const protocol::Command& command);
+  void HandleInject(ClientId client, const protocol::Command& command);
+  void HandleList(ClientId client, const protocol::Command& command);
+  void HandleStatus(ClientId client, const protocol::Command& command);
+  void HandleTerminate(ClientId client, const protocol::Command& command);
+  void Reject(ClientId client, const protocol::Rejection& rejection);
+  void Reject(ClientId client, const protocol::Command& command, protocol::RejectCode code,
+              std::string reason);
+  void FinishLaunch(const std::string& swarm_id, const std::string& request_id, ClientId client,
+                    Result<std::pair<std::string, provider::JobState>> launched);
+
+  // Workers (router_workers.cc).
+  void HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view body);
+  void HandleReceived(Swarm& swarm, Node& node, std::string_view body);
+  void MarkDelivered(const Swarm& swarm, const Node& node, Delivery& delivery);
+  void HandleEvent(Swarm& swarm, Node& node, std::string_view body);
+  void SendInject(Node& node, const Delivery& delivery);
+  void ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std::string& what);
+
+  // Lifecycle (router_lifecycle.cc).
+  void SchedulePoll(Duration delay);
+  void Poll();
+  void ApplyJobState(Swarm& swarm, const provider::JobState& state);
+  void StartTermination(Swarm& swarm);
+  void FinishTermination(const std::string& swarm_id, Status terminated);
+  void CompleteTermination(Swarm& swarm);
+  // Ends the swarm: every node finalized with `reason`, status `status`.
+  void EndSwarm(Swarm& swarm, SwarmStatus status, const std::string& reason);
+  // Gives up on a node: queued injections fail, delivered turns end with `turn_status`.
+  void LoseNode(Swarm& swarm, Node& node, NodeConn new_state, const std::string& reason,
+                std::string_view turn_status);
+  void DisconnectNode(Swarm& swarm, Node& node, const std::string& reason);
+  void SetStatus(Swarm& swarm, SwarmStatus status);
+  void EmitSwarmUpdate(const Swarm& swarm);
+  void EmitInjectFailed(const Swarm& swarm, const Node& node, const Delivery& delivery,
+                        const std::string& reason);
+  void EmitTurnComplete(const Swarm& swarm, const Node& node, const Delivery& delivery,
+                        std::string_view status, const std::string& error);
+  void Persist(const Swarm& swarm);
+  void CancelTimer(std::optional<TimerId>& timer);
+
+  // Event data helpers (router_commands.cc).
+  boost::json::object SwarmSummary(const Swarm& swarm) const;
+  boost::json::object NodeIds(const Swarm& swarm, const Node& node) const;
+
+  Swarm* MutableSwarm(const std::string& swarm_id);
+
+  const RouterOptions options_;
+  Executor& executor_;
+  Store& store_;
+  provider::ClusterProvider& provider_;
+  const Clock& clock_;
+  EventEmitter events_;
+
+  std::map<std::string, std::unique_ptr<Swarm>> swarms_;
+  std::map<ConnId, WorkerConnInfo> worker_conns_;
+  std::optional<TimerId> poll_timer_;
+  bool poll_in_flight_ = false;
+  bool shut_down_ = false;
+  // Guards callbacks that outlive the core (pool work finishing after shutdown).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace codeswarm::router

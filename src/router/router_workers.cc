@@ -1,0 +1,255 @@
+// RouterCore: the worker side — hello, deliveries, runtime events, acknowledgements.
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "common/ids.h"
+#include "common/json_reader.h"
+#include "protocol/worker_protocol.h"
+#include "router/router_core.h"
+
+namespace codeswarm::router {
+namespace json = boost::json;
+
+void RouterCore::OnWorkerConnected(ConnId conn, WorkerConnection* link) {
+  worker_conns_[conn] = WorkerConnInfo{link, nullptr, -1, {}};
+}
+
+void RouterCore::ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std::string& what) {
+  spdlog::warn("worker connection {}: {}; closing it", conn, what);
+  info.link->Send(protocol::FormatMessage("reject", json::object{{"reason", what}}));
+  info.link->Close(what);
+}
+
+void RouterCore::OnWorkerLine(ConnId conn, std::string_view line) {
+  auto it = worker_conns_.find(conn);
+  if (it == worker_conns_.end()) return;
+  WorkerConnInfo& info = it->second;
+  Result<protocol::WorkerLine> split = protocol::SplitWorkerLine(line);
+  if (!split.ok()) {
+    ProtocolViolation(conn, info, split.status().message());
+    return;
+  }
+  std::string_view verb = split->verb;
+  if (info.swarm == nullptr) {
+    if (verb != "hello") {
+      ProtocolViolation(conn, info, "expected hello, got \"" + std::string(verb) + "\"");
+      return;
+    }
+    HandleHello(conn, info, split->body);
+    return;
+  }
+  Swarm& swarm = *info.swarm;
+  Node& node = swarm.nodes[static_cast<std::size_t>(info.node_id)];
+  if (verb == "event") {
+    HandleEvent(swarm, node, split->body);
+  } else if (verb == "received") {
+    HandleReceived(swarm, node, split->body);
+  } else if (verb == "ping") {
+    info.link->Send(protocol::FormatMessage("pong", json::object{}));
+  } else if (verb == "pong") {
+    // Any line is a sign of life; the session keeps the time.
+  } else if (verb == "bye") {
+    Result<std::string> reason = protocol::ParseStringField(split->body, "reason");
+    info.bye_reason = reason.ok() ? *reason : "no reason given";
+    spdlog::info("swarm {} node {}: worker says bye: {}", swarm.swarm_id, node.node_id,
+                 info.bye_reason);
+  } else {
+    // A newer worker may say things this router does not know; say so, do not fail.
+    spdlog::warn("swarm {} node {}: ignoring unknown worker message \"{}\"", swarm.swarm_id,
+                 node.node_id, std::string(verb));
+  }
+}
+
+void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view body) {
+  Result<protocol::Hello> hello = protocol::ParseHello(body);
+  if (!hello.ok()) {
+    ProtocolViolation(conn, info, "bad hello: " + hello.status().message());
+    return;
+  }
+  Swarm* swarm = MutableSwarm(hello->swarm_id);
+  if (swarm == nullptr || !ConstantTimeEquals(swarm->secret, hello->secret)) {
+    // One answer for both, so the listener does not tell strangers which swarms exist.
+    ProtocolViolation(conn, info, "unknown swarm or wrong secret");
+    return;
+  }
+  if (IsFinal(swarm->status) || swarm->status == SwarmStatus::kTerminating) {
+    ProtocolViolation(conn, info, "swarm " + swarm->swarm_id + " is " +
+                                      std::string(SwarmStatusName(swarm->status)));
+    return;
+  }
+  if (hello->node_id >= swarm->node_count) {
+    ProtocolViolation(conn, info, "node " + std::to_string(hello->node_id) +
+                                      " is out of range (swarm has " +
+                                      std::to_string(swarm->node_count) + " nodes)");
+    return;
+  }
+  Node& node = swarm->nodes[static_cast<std::size_t>(hello->node_id)];
+  if (node.conn == NodeConn::kLost || node.conn == NodeConn::kExited) {
+    ProtocolViolation(conn, info, "node " + std::to_string(node.node_id) +
+                                      " was given up on; its turns have ended");
+    return;
+  }
+  if (node.conn_id != 0) {
+    // The same node again: the old connection is dead or dying (e.g. a network blip the router
+    // has not noticed yet). The newest one wins.
+    auto old = worker_conns_.find(node.conn_id);
+    if (old != worker_conns_.end()) {
+      old->second.swarm = nullptr;
+      old->second.link->Close("replaced by a new connection from the same node");
+    }
+  }
+  if (!node.instance.empty() && node.instance != hello->instance) {
+    // A new worker process for this node: the old one's turns can never complete.
+    std::deque<Delivery> kept;
+    for (Delivery& d : node.deliveries) {
+      if (d.state == Delivery::State::kQueued) {
+        kept.push_back(std::move(d));
+      } else {
+        EmitTurnComplete(*swarm, node, d, "failed",
+                         "worker restarted: the previous worker process of node " +
+                             std::to_string(node.node_id) + " is gone");
+      }
+    }
+    node.deliveries = std::move(kept);
+    node.last_seq = node.acked_seq = 0;
+  }
+  if (node.instance.empty()) {
+    // First contact since this router started: the worker may hold injections a previous
+    // router delivered. They still owe a turn_complete.
+    std::deque<Delivery> adopted;
+    for (const std::string& id : hello->holding) {
+      if (node.FindDelivery(id) == nullptr) {
+        adopted.push_back(Delivery{id, "", "", Delivery::State::kDelivered});
+      }
+    }
+    for (auto it = adopted.rbegin(); it != adopted.rend(); ++it) node.deliveries.push_front(*it);
+  }
+  CancelTimer(node.reconnect_timer);
+  node.instance = hello->instance;
+  node.hostname = hello->hostname;
+  node.pid = hello->pid;
+  node.conn = NodeConn::kConnected;
+  node.conn_id = conn;
+  node.link = info.link;
+  node.process_gone = false;
+  info.swarm = swarm;
+  info.node_id = node.node_id;
+
+  protocol::Welcome welcome;
+  welcome.ack_seq = node.last_seq;
+  welcome.system_prompt = swarm->system_prompt;
+  welcome.agent_json = swarm->agent_json;
+  welcome.heartbeat_seconds = options_.heartbeat_seconds;
+  welcome.timeout_seconds = options_.worker_timeout_seconds;
+  info.link->Send(protocol::FormatMessage("welcome", protocol::WelcomeToJson(welcome)));
+  for (const Delivery& d : node.deliveries) {
+    if (d.state == Delivery::State::kQueued) SendInject(node, d);
+  }
+  spdlog::info("swarm {} node {} connected (pid {} on {})", swarm->swarm_id, node.node_id,
+               node.pid, node.hostname);
+  if (swarm->status == SwarmStatus::kLaunching) return;  // announced by FinishLaunch
+  if (swarm->status == SwarmStatus::kPending) SetStatus(*swarm, SwarmStatus::kRunning);
+  json::object data = NodeIds(*swarm, node);
+  data["hostname"] = node.hostname;
+  data["pid"] = node.pid;
+  events_.Broadcast("node_connected", data);
+}
+
+void RouterCore::SendInject(Node& node, const Delivery& delivery) {
+  node.link->Send(protocol::FormatMessage(
+      "inject", json::object{{"injection_id", delivery.injection_id},
+                             {"content", delivery.content}}));
+}
+
+void RouterCore::HandleReceived(Swarm& swarm, Node& node, std::string_view body) {
+  Result<std::string> id = protocol::ParseStringField(body, "injection_id");
+  if (!id.ok()) {
+    spdlog::error("swarm {} node {}: bad received message: {}", swarm.swarm_id, node.node_id,
+                  id.status().message());
+    return;
+  }
+  Delivery* delivery = node.FindDelivery(*id);
+  if (delivery == nullptr || delivery->state != Delivery::State::kQueued) return;  // repeated
+  MarkDelivered(swarm, node, *delivery);
+}
+
+void RouterCore::MarkDelivered(const Swarm& swarm, const Node& node, Delivery& delivery) {
+  delivery.state = Delivery::State::kDelivered;
+  json::object data = NodeIds(swarm, node);
+  data["request_id"] = delivery.request_id;
+  data["injection_id"] = delivery.injection_id;
+  events_.Broadcast("inject_delivered", data);
+}
+
+void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
+  Result<protocol::EventLine> event = protocol::ParseEventBody(body);
+  if (!event.ok()) {
+    spdlog::error("swarm {} node {}: dropping malformed event: {}", swarm.swarm_id, node.node_id,
+                  event.status().message());
+    return;
+  }
+  if (event->seq <= node.last_seq) return;  // resent after a reconnect; we have it
+  node.last_seq = event->seq;
+  Delivery* delivery = node.FindDelivery(event->injection_id);
+  if (delivery == nullptr) {
+    // Its turn already ended here (e.g. the router ended it when the worker was given up on).
+    spdlog::debug("swarm {} node {}: event {} for finished injection {}", swarm.swarm_id,
+                  node.node_id, event->event, event->injection_id);
+    return;
+  }
+  if (delivery->state == Delivery::State::kQueued) {
+    // Its `received` was lost with a connection; the event proves it arrived.
+    MarkDelivered(swarm, node, *delivery);
+  }
+  const std::string_view name = event->event;
+  if (name == "turn_started") {
+    delivery->state = Delivery::State::kRunning;
+  } else if (name == "usage") {
+    json::error_code ec;
+    json::value usage = json::parse(event->data, ec);
+    if (!ec && usage.is_object()) {
+      if (const json::value* total = usage.as_object().if_contains("total_tokens")) {
+        if (total->is_int64()) node.total_tokens += total->get_int64();
+      }
+    }
+  }
+  events_.BroadcastRuntime(name, node.ids_json, event->injection_id, event->data);
+  if (name == "turn_complete") {
+    ++node.turns_completed;
+    for (auto it = node.deliveries.begin(); it != node.deliveries.end(); ++it) {
+      if (it->injection_id == event->injection_id) {
+        node.deliveries.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void RouterCore::OnWorkerBatchEnd(ConnId conn) {
+  auto it = worker_conns_.find(conn);
+  if (it == worker_conns_.end() || it->second.swarm == nullptr) return;
+  Node& node = it->second.swarm->nodes[static_cast<std::size_t>(it->second.node_id)];
+  if (node.last_seq > node.acked_seq && node.link != nullptr) {
+    node.acked_seq = node.last_seq;
+    node.link->Send(protocol::FormatMessage("ack", json::object{{"seq", node.acked_seq}}));
+  }
+}
+
+void RouterCore::OnWorkerDisconnected(ConnId conn, std::string_view reason) {
+  auto it = worker_conns_.find(conn);
+  if (it == worker_conns_.end()) return;
+  WorkerConnInfo info = std::move(it->second);
+  worker_conns_.erase(it);
+  if (info.swarm == nullptr) return;
+  Swarm& swarm = *info.swarm;
+  Node& node = swarm.nodes[static_cast<std::size_t>(info.node_id)];
+  if (node.conn_id != conn) return;  // an older connection of this node
+  node.conn_id = 0;
+  node.link = nullptr;
+  if (!info.bye_reason.empty()) node.process_gone = true;  // it exits on purpose
+  std::string why = info.bye_reason.empty() ? std::string(reason) : "worker exited: " + info.bye_reason;
+  DisconnectNode(swarm, node, why);
+}
+
+}  // namespace codeswarm::router

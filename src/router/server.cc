@@ -1,0 +1,257 @@
+// `codeswarm router`: wires the Asio listeners, sessions, executor, store and provider around
+// the RouterCore and runs the loop until SIGTERM/SIGINT.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "common/logging.h"
+#include "router/asio_executor.h"
+#include "router/client_session.h"
+#include "router/router_core.h"
+#include "router/router_main.h"
+#include "router/worker_session.h"
+
+namespace codeswarm::router {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr int kProviderThreads = 4;
+
+// Holds an exclusive lock on <state_dir>/router.lock for the life of the router, so two routers
+// never share (and corrupt) one registry.
+class StateDirLock {
+ public:
+  static Result<std::unique_ptr<StateDirLock>> Acquire(const std::string& state_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    if (ec) return Status::IoError("cannot create state directory " + state_dir + ": " + ec.message());
+    ::chmod(state_dir.c_str(), 0700);
+    std::string path = state_dir + "/router.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {};
+      ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+      ::close(fd);
+      std::string who = n > 0 ? " (pid " + std::string(pid, static_cast<std::size_t>(n)) + ")" : "";
+      return Status::AlreadyExists("another codeswarm router" + who +
+                                   " is already using the state directory " + state_dir);
+    }
+    std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, pid.data(), pid.size(), 0);
+    auto lock = std::make_unique<StateDirLock>();
+    lock->fd_ = fd;
+    return lock;
+  }
+  ~StateDirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<tcp::endpoint> Resolve(asio::io_context& io, const std::string& host, int port) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    return Status::InvalidArgument("cannot resolve listen address " + host + ": " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const std::string& what) {
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) {
+    ::fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
+    return Status::Ok();
+  }
+  std::string address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  if (ec == asio::error::address_in_use) {
+    return Status::AlreadyExists("cannot listen for " + what + " on " + address +
+                                 ": address already in use (is another codeswarm router "
+                                 "running there? `codeswarm list` talks to it)");
+  }
+  return Status::IoError("cannot listen for " + what + " on " + address + ": " + ec.message());
+}
+
+class Server {
+ public:
+  explicit Server(const Config& config) : config_(config), hub_(io_) {}
+
+  Status Init() {
+    auto client_ep = Resolve(io_, config_.router.host, config_.router.port);
+    if (!client_ep.ok()) return client_ep.status();
+    auto worker_ep = Resolve(io_, config_.router.worker_host, config_.router.worker_port);
+    if (!worker_ep.ok()) return worker_ep.status();
+    CODESWARM_RETURN_IF_ERROR(Listen(client_acceptor_, *client_ep, "clients"));
+    CODESWARM_RETURN_IF_ERROR(Listen(worker_acceptor_, *worker_ep, "workers"));
+
+    auto store = OpenSqliteStore(config_.router.state_dir + "/router.db");
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    auto provider = provider::MakeProvider(config_);
+    if (!provider.ok()) return provider.status();
+    provider_ = std::move(*provider);
+
+    RouterOptions options;
+    options.max_nodes = config_.router.max_nodes;
+    options.backend = config_.cluster.backend;
+    options.worker_address = config_.WorkerAdvertiseHost() + ":" +
+                             std::to_string(worker_acceptor_.local_endpoint().port());
+    options.swarms_root = config_.SwarmsRoot();
+    options.default_agent_json = config_.agent_json;
+    options.heartbeat_seconds = config_.router.heartbeat_seconds;
+    options.worker_timeout_seconds = config_.router.worker_timeout_seconds;
+    options.worker_reconnect_seconds = config_.router.worker_reconnect_seconds;
+    options.worker_orphan_seconds = config_.router.worker_orphan_seconds;
+    options.worker_log_level = config_.router.log_level;
+    executor_ = std::make_unique<AsioExecutor>(io_, pool_);
+    core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_,
+                                         SystemClock::Get());
+    CODESWARM_RETURN_IF_ERROR(core_->Start());
+    spdlog::info("codeswarm router {} listening for clients on {}:{} and workers on {}:{} "
+                 "(workers dial {}); backend {}; state in {}",
+                 CODESWARM_VERSION, config_.router.host, client_acceptor_.local_endpoint().port(),
+                 config_.router.worker_host, worker_acceptor_.local_endpoint().port(),
+                 options.worker_address, config_.cluster.backend, config_.router.state_dir);
+    return Status::Ok();
+  }
+
+  void Run() {
+    AcceptClient();
+    AcceptWorker();
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (!ec) Stop(sig);
+    });
+    io_.run();
+    pool_.join();  // provider calls in flight finish; their results are dropped
+  }
+
+ private:
+  void AcceptClient() {
+    client_acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+      if (stopping_) return;
+      if (!ec) {
+        ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+        ClientLimits limits;
+        limits.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
+        limits.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
+        limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
+        auto session = std::make_shared<ClientSession>(std::move(socket), next_client_id_++,
+                                                       *core_, hub_, limits);
+        hub_.Add(session);
+        session->Start();
+      } else {
+        spdlog::warn("accepting a client failed: {}", ec.message());
+      }
+      AcceptClient();
+    });
+  }
+
+  void AcceptWorker() {
+    worker_acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+      if (stopping_) return;
+      if (!ec) {
+        ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        socket.set_option(asio::socket_base::keep_alive(true), ignored);
+        WorkerLimits limits;
+        limits.heartbeat_seconds = config_.router.heartbeat_seconds;
+        limits.timeout_seconds = config_.router.worker_timeout_seconds;
+        ConnId id = next_conn_id_++;
+        auto session = std::make_shared<WorkerSession>(std::move(socket), id, *core_, limits);
+        workers_[id] = session;
+        session->Start();
+      } else {
+        spdlog::warn("accepting a worker failed: {}", ec.message());
+      }
+      AcceptWorker();
+    });
+  }
+
+  void Stop(int sig) {
+    spdlog::info("received signal {}; shutting down (swarms and workers keep running)", sig);
+    stopping_ = true;
+    boost::system::error_code ignored;
+    client_acceptor_.close(ignored);
+    worker_acceptor_.close(ignored);
+    core_->Shutdown();
+    hub_.CloseAll("the router is shutting down");
+    for (auto& [id, weak] : workers_) {
+      if (auto session = weak.lock()) session->Abort();
+    }
+    // Give clients a moment to take their last line, then stop whatever is left.
+    stop_timer_.expires_after(std::chrono::milliseconds(500));
+    stop_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
+  }
+
+  const Config& config_;
+  asio::io_context io_;
+  asio::thread_pool pool_{kProviderThreads};
+  tcp::acceptor client_acceptor_{io_};
+  tcp::acceptor worker_acceptor_{io_};
+  asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  asio::steady_timer stop_timer_{io_};
+  ClientHub hub_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<provider::ClusterProvider> provider_;
+  std::unique_ptr<AsioExecutor> executor_;
+  std::unique_ptr<RouterCore> core_;
+  std::map<ConnId, std::weak_ptr<WorkerSession>> workers_;
+  ClientId next_client_id_ = 1;
+  ConnId next_conn_id_ = 1;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int RunRouter(const Config& config, const RouterRunOptions& options) {
+  auto lock = StateDirLock::Acquire(config.router.state_dir);
+  std::string log_file = options.log_to_file ? config.router.state_dir + "/router.log" : "";
+  if (Status s = InitLogging(config.router.log_level, log_file, "router"); !s.ok()) {
+    std::fprintf(stderr, "codeswarm router: %s\n", s.message().c_str());
+    return 1;
+  }
+  if (!lock.ok()) {
+    spdlog::error("{}", lock.status().message());
+    if (options.log_to_file) std::fprintf(stderr, "codeswarm router: %s\n", lock.status().message().c_str());
+    return 1;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  spdlog::info("using configuration from {}", config.source);
+  Server server(config);
+  if (Status s = server.Init(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.message());
+    if (options.log_to_file) std::fprintf(stderr, "codeswarm router: %s\n", s.message().c_str());
+    return 1;
+  }
+  server.Run();
+  spdlog::info("router stopped");
+  return 0;
+}
+
+}  // namespace codeswarm::router

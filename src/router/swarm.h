@@ -1,0 +1,94 @@
+// The router's in-memory model of swarms, nodes and the injections each node owes an answer
+// for. Owned and mutated only on the router's loop thread (by RouterCore).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "router/channels.h"
+#include "router/executor.h"
+
+namespace codeswarm::router {
+
+enum class SwarmStatus { kLaunching, kPending, kRunning, kTerminating, kTerminated, kEnded };
+std::string_view SwarmStatusName(SwarmStatus status);
+std::optional<SwarmStatus> ParseSwarmStatus(std::string_view name);
+// Terminated or ended: takes no more injections, has no job.
+bool IsFinal(SwarmStatus status);
+
+enum class NodeConn { kWaiting, kConnected, kDisconnected, kLost, kExited };
+
+// One (injection, node): a prompt this node must either fail to receive (inject_failed) or answer
+// with exactly one turn_complete.
+struct Delivery {
+  enum class State {
+    kQueued,     // acknowledged to the client; not yet confirmed received by the worker
+    kDelivered,  // the worker said `received`
+    kRunning,    // turn_started seen
+  };
+  std::string injection_id;
+  std::string request_id;
+  std::string content;
+  State state = State::kQueued;
+};
+
+struct Node {
+  int node_id = 0;
+  NodeConn conn = NodeConn::kWaiting;
+  ConnId conn_id = 0;                  // 0 when not connected
+  WorkerConnection* link = nullptr;    // borrowed; valid while conn_id != 0
+  std::string instance;                // worker process instance last seen
+  uint64_t last_seq = 0;               // highest event seq received from `instance`
+  uint64_t acked_seq = 0;              // highest seq acknowledged to the worker
+  std::deque<Delivery> deliveries;     // in injection order
+  std::optional<TimerId> reconnect_timer;
+  bool process_gone = false;           // the provider says the worker process is dead
+  std::string hostname;
+  int64_t pid = 0;
+  int turns_completed = 0;
+  int64_t total_tokens = 0;
+  // `"swarm_id":"…","job_id":"…","node_id":N`: the id fields every event of this node starts with.
+  std::string ids_json;
+
+  Delivery* FindDelivery(std::string_view injection_id);
+  // "waiting", "idle", "busy", "disconnected", "lost", "exited".
+  std::string_view StateName() const;
+};
+
+struct Swarm {
+  std::string swarm_id;
+  std::string job_id;
+  std::string backend;
+  std::string secret;
+  std::string system_prompt;
+  std::string agent_json;  // merged agent settings sent to every worker
+  std::string agent_kind;
+  int node_count = 0;
+  SwarmStatus status = SwarmStatus::kLaunching;
+  std::string backend_state;
+  std::string reason;
+  int64_t created_ms = 0;
+  int64_t ended_ms = 0;
+  std::vector<Node> nodes;
+  // swarm_terminate commands waiting for the termination to finish.
+  struct TerminateWaiter {
+    ClientId client = 0;
+    std::string request_id;
+  };
+  std::vector<TerminateWaiter> terminate_waiters;
+  bool terminate_requested = false;     // asked for while launching
+  bool terminate_backend_done = false;  // the provider has stopped the job
+  std::optional<TimerId> terminate_timer;
+
+  int ConnectedCount() const;
+  // Recomputes every node's ids_json (after job_id is known).
+  void RefreshIds();
+};
+
+}  // namespace codeswarm::router

@@ -1,0 +1,12 @@
+#include "worker/agent_factory.h"
+
+#include "worker/mock_agent.h"
+
+namespace codeswarm::worker {
+
+Result<std::unique_ptr<Agent>> MakeAgent(const AgentSettings& settings) {
+  if (settings.kind == "mock") return std::unique_ptr<Agent>(std::make_unique<MockAgent>(settings.mock));
+  return Status::InvalidArgument("agent kind \"" + settings.kind + "\" is not supported by this worker");
+}
+
+}  // namespace codeswarm::worker

@@ -1,0 +1,187 @@
+#include "worker/turn_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+
+#include "common/clock.h"
+#include "worker/agent_factory.h"
+
+namespace codeswarm::worker {
+namespace json = boost::json;
+
+namespace {
+
+// Turns agent callbacks into runtime events of one turn.
+class EventSink : public TurnSink {
+ public:
+  EventSink(const TurnRunner::Emit& emit, const std::string& injection_id)
+      : emit_(emit), injection_id_(injection_id) {}
+
+  void Delta(std::string_view text) override {
+    if (text.empty()) return;
+    emit_(injection_id_, "assistant_delta", json::serialize(json::object{{"delta", text}}));
+  }
+  void Message(std::string_view text) override {
+    emit_(injection_id_, "assistant", json::serialize(json::object{{"content", text}}));
+  }
+  void Usage(const TokenUsage& u) override {
+    emit_(injection_id_, "usage",
+          json::serialize(json::object{{"input_tokens", u.input_tokens},
+                                       {"cached_input_tokens", u.cached_input_tokens},
+                                       {"output_tokens", u.output_tokens},
+                                       {"reasoning_output_tokens", u.reasoning_output_tokens},
+                                       {"total_tokens", u.total_tokens}}));
+  }
+
+ private:
+  const TurnRunner::Emit& emit_;
+  const std::string& injection_id_;
+};
+
+}  // namespace
+
+TurnRunner::TurnRunner(AgentSettings settings, AgentContext context, Emit emit)
+    : settings_(std::move(settings)), context_(std::move(context)), emit_(std::move(emit)) {}
+
+TurnRunner::~TurnRunner() { Shutdown("worker stopping"); }
+
+void TurnRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void TurnRunner::Enqueue(TurnRequest turn) {
+  std::string reason;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(turn));
+      cv_.notify_all();
+      return;
+    }
+    reason = stop_reason_;
+  }
+  // Shutdown already ended the queue; a late arrival ends the same way.
+  EmitComplete(turn.injection_id, "interrupted", reason);
+}
+
+void TurnRunner::Interrupt(const std::string& injection_id) {
+  std::lock_guard lock(mu_);
+  if (agent_ != nullptr && !running_.empty() &&
+      (injection_id.empty() || injection_id == running_)) {
+    agent_->Interrupt();
+  }
+}
+
+void TurnRunner::Shutdown(const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      stop_reason_ = reason;
+      if (agent_ != nullptr && !running_.empty()) agent_->Interrupt();
+      cv_.notify_all();
+    }
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void TurnRunner::EmitComplete(const std::string& injection_id, std::string_view status,
+                              const std::string& error) {
+  json::object data{{"status", status}};
+  data["error"] = error.empty() ? json::value(nullptr) : json::value(error);
+  emit_(injection_id, "turn_complete", json::serialize(data));
+}
+
+void TurnRunner::Loop() {
+  std::unique_ptr<Agent> agent;
+  Status start_status = Status::Ok();
+  Result<std::unique_ptr<Agent>> made = MakeAgent(settings_);
+  if (made.ok()) {
+    agent = std::move(*made);
+    start_status = agent->Start(context_);
+    if (!start_status.ok()) start_status = start_status.WithPrefix("agent failed to start");
+  } else {
+    start_status = made.status();
+  }
+  if (!start_status.ok()) spdlog::error("{}", start_status.message());
+  {
+    std::lock_guard lock(mu_);
+    agent_ = start_status.ok() ? agent.get() : nullptr;
+  }
+  while (true) {
+    TurnRequest turn;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) break;
+      turn = std::move(queue_.front());
+      queue_.pop_front();
+      running_ = turn.injection_id;
+      timed_out_ = false;
+    }
+    RunOne(start_status.ok() ? agent.get() : nullptr, start_status, turn);
+    std::lock_guard lock(mu_);
+    running_.clear();
+  }
+  std::deque<TurnRequest> left;
+  std::string reason;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+    reason = stop_reason_;
+    agent_ = nullptr;
+  }
+  for (const TurnRequest& turn : left) EmitComplete(turn.injection_id, "interrupted", reason);
+  if (agent) agent->Stop();
+}
+
+void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequest& turn) {
+  if (agent == nullptr) {
+    EmitComplete(turn.injection_id, "failed", start_status.message());
+    return;
+  }
+  emit_(turn.injection_id, "turn_started", "{}");
+  // The turn timeout: a watchdog thread interrupts the agent when the turn runs too long.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread watchdog;
+  if (settings_.turn_timeout_seconds > 0) {
+    watchdog = std::thread([&] {
+      std::unique_lock lock(done_mu);
+      if (!done_cv.wait_for(lock, FromSeconds(settings_.turn_timeout_seconds), [&] { return done; })) {
+        std::lock_guard runner_lock(mu_);
+        timed_out_ = true;
+        agent->Interrupt();
+      }
+    });
+  }
+  EventSink sink(emit_, turn.injection_id);
+  TurnOutcome outcome = agent->RunTurn(turn, sink);
+  if (watchdog.joinable()) {
+    {
+      std::lock_guard lock(done_mu);
+      done = true;
+    }
+    done_cv.notify_all();
+    watchdog.join();
+  }
+  bool timed_out;
+  std::string stop_reason;
+  {
+    std::lock_guard lock(mu_);
+    timed_out = timed_out_;
+    stop_reason = stopping_ ? stop_reason_ : "";
+  }
+  if (timed_out && outcome.status != TurnOutcome::Status::kCompleted) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", settings_.turn_timeout_seconds);
+    outcome = TurnOutcome::Failed("turn timed out after " + std::string(seconds) + " s");
+  } else if (!stop_reason.empty() && outcome.status == TurnOutcome::Status::kInterrupted) {
+    outcome.error = stop_reason;
+  }
+  EmitComplete(turn.injection_id, TurnStatusName(outcome.status), outcome.error);
+}
+
+}  // namespace codeswarm::worker

@@ -1,0 +1,59 @@
+// Runs a node's turns one at a time, in order, on a thread of its own, through an Agent. It
+// wraps each turn in turn_started / exactly one turn_complete, enforces the turn timeout, and at
+// shutdown ends every turn it still holds. Results leave through the Emit callback.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/agent_settings.h"
+#include "worker/agent.h"
+
+namespace codeswarm::worker {
+
+class TurnRunner {
+ public:
+  // Called on the runner thread with one runtime event (name and JSON data object).
+  using Emit = std::function<void(const std::string& injection_id, const std::string& event,
+                                  std::string data_json)>;
+
+  TurnRunner(AgentSettings settings, AgentContext context, Emit emit);
+  ~TurnRunner();
+  TurnRunner(const TurnRunner&) = delete;
+  TurnRunner& operator=(const TurnRunner&) = delete;
+
+  // Creates and starts the agent on the runner thread, then serves turns.
+  void Start();
+  void Enqueue(TurnRequest turn);
+  // Interrupts the running turn (if it is `injection_id`, or any when empty).
+  void Interrupt(const std::string& injection_id);
+  // Stops taking turns: interrupts the running one, ends the queued ones as interrupted with
+  // `reason`, stops the agent, and joins the thread. Idempotent.
+  void Shutdown(const std::string& reason);
+
+ private:
+  void Loop();
+  void RunOne(Agent* agent, const Status& start_status, const TurnRequest& turn);
+  void EmitComplete(const std::string& injection_id, std::string_view status,
+                    const std::string& error);
+
+  const AgentSettings settings_;
+  const AgentContext context_;
+  const Emit emit_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<TurnRequest> queue_;        // guarded by mu_
+  bool stopping_ = false;                // guarded by mu_
+  std::string stop_reason_;              // guarded by mu_
+  std::string running_;                  // guarded by mu_: injection id of the running turn
+  Agent* agent_ = nullptr;               // guarded by mu_ (for Interrupt)
+  bool timed_out_ = false;               // guarded by mu_
+};
+
+}  // namespace codeswarm::worker

@@ -1,0 +1,190 @@
+// Fakes for RouterCore tests: a hand-driven executor, recording channels, a scripted provider.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <concepts>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "provider/cluster_provider.h"
+#include "router/channels.h"
+#include "router/executor.h"
+
+// Lets tests write EXPECT_EQ(data.at("swarm_id"), swarm_id) with a std::string.
+namespace boost::json {
+template <typename T>
+  requires std::same_as<T, std::string>
+bool operator==(const value& v, const T& s) {
+  return v.is_string() && v.get_string() == s;
+}
+}  // namespace boost::json
+
+namespace codeswarm::router::testing {
+
+// Runs nothing until told: RunPending() runs blocking work and posted callbacks; Advance() moves
+// time and fires due timers.
+class ManualExecutor : public Executor {
+ public:
+  void RunBlocking(std::function<void()> work, std::function<void()> done) override {
+    pending_.push_back([work = std::move(work), done = std::move(done)] {
+      work();
+      done();
+    });
+  }
+  TimerId RunAfter(Duration delay, std::function<void()> fn) override {
+    TimerId id = next_id_++;
+    timers_[id] = Timer{now_ + delay, std::move(fn)};
+    return id;
+  }
+  void Cancel(TimerId id) override { timers_.erase(id); }
+  void Post(std::function<void()> fn) override { pending_.push_back(std::move(fn)); }
+
+  void RunPending() {
+    while (!pending_.empty()) {
+      auto fn = std::move(pending_.front());
+      pending_.erase(pending_.begin());
+      fn();
+    }
+  }
+  // Moves time forward, firing timers (and whatever they queue) in order.
+  void Advance(Duration d) {
+    Duration end = now_ + d;
+    while (true) {
+      RunPending();
+      auto due = timers_.end();
+      for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+        if (it->second.at <= end && (due == timers_.end() || it->second.at < due->second.at)) due = it;
+      }
+      if (due == timers_.end()) break;
+      now_ = std::max(now_, due->second.at);
+      auto fn = std::move(due->second.fn);
+      timers_.erase(due);
+      fn();
+    }
+    now_ = end;
+  }
+
+ private:
+  struct Timer {
+    Duration at;
+    std::function<void()> fn;
+  };
+  Duration now_{};
+  TimerId next_id_ = 1;
+  std::map<TimerId, Timer> timers_;
+  std::vector<std::function<void()>> pending_;
+};
+
+struct SentLine {
+  std::optional<ClientId> to;  // nullopt: broadcast
+  boost::json::object event;
+};
+
+class RecordingClients : public ClientChannel {
+ public:
+  void Broadcast(std::string line) override { Record(std::nullopt, line); }
+  void SendTo(ClientId client, std::string line) override { Record(client, line); }
+
+  std::vector<SentLine> lines;
+
+  // Events named `name`, in order.
+  std::vector<boost::json::object> Events(const std::string& name) const {
+    std::vector<boost::json::object> out;
+    for (const SentLine& l : lines) {
+      if (l.event.at("event").as_string() == name) out.push_back(l.event);
+    }
+    return out;
+  }
+  // "event" names in order, optionally only those of one node.
+  std::vector<std::string> Names(std::optional<int> node = std::nullopt) const {
+    std::vector<std::string> out;
+    for (const SentLine& l : lines) {
+      const auto& data = l.event.at("data").as_object();
+      if (node) {
+        const auto* n = data.if_contains("node_id");
+        if (n == nullptr || n->as_int64() != *node) continue;
+      }
+      out.emplace_back(l.event.at("event").as_string());
+    }
+    return out;
+  }
+  boost::json::object Last(const std::string& name) const {
+    auto all = Events(name);
+    return all.empty() ? boost::json::object{} : all.back();
+  }
+  void Clear() { lines.clear(); }
+
+ private:
+  void Record(std::optional<ClientId> to, const std::string& line) {
+    // Every line must be one valid JSON object ending in a newline.
+    if (line.empty() || line.back() != '\n') throw std::runtime_error("line without newline");
+    lines.push_back(SentLine{to, boost::json::parse(line).as_object()});
+  }
+};
+
+class FakeWorkerConnection : public WorkerConnection {
+ public:
+  void Send(std::string line) override { sent.push_back(std::move(line)); }
+  void Close(std::string_view reason) override {
+    closed = true;
+    close_reason = std::string(reason);
+  }
+  // Lines sent with this verb.
+  std::vector<std::string> WithVerb(const std::string& verb) const {
+    std::vector<std::string> out;
+    for (const std::string& l : sent) {
+      if (l.rfind(verb + " ", 0) == 0) out.push_back(l);
+    }
+    return out;
+  }
+  std::vector<std::string> sent;
+  bool closed = false;
+  std::string close_reason;
+};
+
+class FakeProvider : public provider::ClusterProvider {
+ public:
+  std::string_view name() const override { return "fake"; }
+  Result<std::string> Launch(const provider::LaunchSpec& spec) override {
+    launched.push_back(spec);
+    if (launch_error) return *launch_error;
+    std::string job = "job-" + spec.swarm_id;
+    states[job] = provider::JobState{provider::JobPhase::kRunning, "RUNNING", "", false, {}};
+    return job;
+  }
+  Status Terminate(const std::string& job_id) override {
+    terminated.push_back(job_id);
+    if (terminate_error) return *terminate_error;
+    states[job_id] = provider::JobState{provider::JobPhase::kEnded, "CANCELLED", "", false, {}};
+    return Status::Ok();
+  }
+  Result<std::map<std::string, provider::JobState>> JobStates(
+      const std::vector<std::string>& job_ids) override {
+    ++polls;
+    std::map<std::string, provider::JobState> out;
+    for (const std::string& id : job_ids) {
+      auto it = states.find(id);
+      out[id] = it != states.end() ? it->second
+                                   : provider::JobState{provider::JobPhase::kEnded, "UNKNOWN",
+                                                        "no such job", false, {}};
+    }
+    return out;
+  }
+  Result<std::map<std::string, provider::JobState>> ListActiveJobs() override {
+    return std::map<std::string, provider::JobState>{};
+  }
+  Duration PollInterval() const override { return std::chrono::seconds(1); }
+
+  std::vector<provider::LaunchSpec> launched;
+  std::vector<std::string> terminated;
+  std::optional<Status> launch_error;
+  std::optional<Status> terminate_error;
+  std::map<std::string, provider::JobState> states;
+  int polls = 0;
+};
+
+}  // namespace codeswarm::router::testing
