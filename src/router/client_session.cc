@@ -75,7 +75,9 @@ void ClientSession::ReadMore() {
 
 void ClientSession::Enqueue(std::shared_ptr<const std::string> bytes) {
   if (closing_ || finished_) return;
-  if (queued_bytes_ + bytes->size() > limits_.queue_bytes) {
+  // A batch bigger than the whole bound is still taken when nothing waits: the bound is on
+  // what piles up, not on the size of one event.
+  if (queued_bytes_ > 0 && queued_bytes_ + bytes->size() > limits_.queue_bytes) {
     spdlog::warn("client {} is not reading: {} bytes queued; disconnecting it", id_,
                  queued_bytes_);
     CloseWithReason("client too slow: more than " + std::to_string(limits_.queue_bytes) +

@@ -229,7 +229,7 @@ TEST_F(RouterE2ETest, TwoClientsBothSeeEveryEvent) {
 }
 
 TEST_F(RouterE2ETest, ClientThatStopsReadingIsCutOffWithAReasonWhileOthersKeepReceiving) {
-  RouterProcess router(dir_, {{"router", {{"client_queue_bytes", 65536}, {"slow_client_grace_seconds", 10}}},
+  RouterProcess router(dir_, {{"router", {{"client_queue_bytes", 262144}, {"slow_client_grace_seconds", 10}}},
                               {"agent", {{"mock", {{"reply", "{prompt}"}, {"chunks", 10}}}}}});
   router.Start();
   // The slow client asks for a tiny receive buffer and then reads nothing.
@@ -244,9 +244,10 @@ TEST_F(RouterE2ETest, ClientThatStopsReadingIsCutOffWithAReasonWhileOthersKeepRe
 
   ProtocolClient fast(router.port());
   std::string swarm = LaunchAndWait(fast, 2);
-  std::string big(200 * 1024, 'x');
+  // ~8 MB of events: more than the slow client's queue bound plus what the kernel buffers.
+  std::string big(20 * 1024, 'x');
   std::string last;
-  for (int i = 0; i < 15; ++i) last = InjectAndWait(fast, swarm, big, 2);
+  for (int i = 0; i < 100; ++i) last = InjectAndWait(fast, swarm, big, 2);
   EXPECT_EQ(fast.Sequence(last, 1).back(), "turn_complete");
 
   // Now the slow client reads: old events, then the reason, then the end.
