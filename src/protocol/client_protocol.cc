@@ -29,7 +29,7 @@ std::string_view RejectCodeName(RejectCode code) {
 
 const std::vector<std::string_view>& CommandNames() {
   static const std::vector<std::string_view> kNames = {
-      "swarm_launch", "inject", "swarm_list", "swarm_status", "swarm_terminate"};
+      "swarm_launch", "inject", "interrupt", "swarm_list", "swarm_status", "swarm_terminate"};
   return kNames;
 }
 
@@ -124,6 +124,20 @@ std::optional<Rejection> ParseInject(const json::object& payload, Command* comma
   r.Finish();
   if (!errors.empty()) return PayloadRejection(*command, errors);
   command->payload = std::move(inject);
+  return std::nullopt;
+}
+
+std::optional<Rejection> ParseInterrupt(const json::object& payload, Command* command) {
+  JsonErrors errors;
+  JsonObjectReader r(payload, "payload", &errors);
+  InterruptPayload interrupt;
+  if (r.Require("swarm_id")) r.NonEmptyString("swarm_id", &interrupt.swarm_id);
+  if (const json::value* nodes = r.Raw("nodes")) {
+    ParseNodeSelector(*nodes, &interrupt.nodes, &errors);
+  }
+  r.Finish();
+  if (!errors.empty()) return PayloadRejection(*command, errors);
+  command->payload = std::move(interrupt);
   return std::nullopt;
 }
 
@@ -237,6 +251,9 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
   } else if (*name == "inject") {
     command.kind = CommandKind::kInject;
     rejection = ParseInject(body, &command);
+  } else if (*name == "interrupt") {
+    command.kind = CommandKind::kInterrupt;
+    rejection = ParseInterrupt(body, &command);
   } else if (*name == "swarm_list") {
     command.kind = CommandKind::kSwarmList;
     rejection = ParseList(body, &command);

@@ -66,15 +66,27 @@ struct SwarmPayload {  // swarm_status, swarm_terminate
   std::string swarm_id;
 };
 
+struct InterruptPayload {
+  std::string swarm_id;
+  NodeSelector nodes;
+};
+
 struct ListPayload {};
 
-enum class CommandKind { kSwarmLaunch, kInject, kSwarmList, kSwarmStatus, kSwarmTerminate };
+enum class CommandKind {
+  kSwarmLaunch,
+  kInject,
+  kInterrupt,
+  kSwarmList,
+  kSwarmStatus,
+  kSwarmTerminate,
+};
 
 struct Command {
   CommandKind kind = CommandKind::kSwarmList;
   std::string name;
   std::string request_id;
-  std::variant<LaunchPayload, InjectPayload, SwarmPayload, ListPayload> payload;
+  std::variant<LaunchPayload, InjectPayload, InterruptPayload, SwarmPayload, ListPayload> payload;
 };
 
 struct ParseLimits {

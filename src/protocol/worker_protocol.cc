@@ -12,8 +12,8 @@ namespace codeswarm::protocol {
 namespace json = boost::json;
 
 bool IsRuntimeEventName(std::string_view name) {
-  static constexpr std::array<std::string_view, 5> kNames = {
-      "turn_started", "assistant_delta", "assistant", "usage", "turn_complete"};
+  static constexpr std::array<std::string_view, 6> kNames = {
+      "turn_started", "assistant_delta", "assistant", "usage", "approval", "turn_complete"};
   for (std::string_view n : kNames) {
     if (n == name) return true;
   }

@@ -5,6 +5,7 @@
 
 #include "common/agent_settings.h"
 #include "common/ids.h"
+#include "protocol/worker_protocol.h"
 #include "router/router_core.h"
 
 namespace codeswarm::router {
@@ -139,20 +140,26 @@ void RouterCore::FinishLaunch(const std::string& swarm_id, const std::string& re
   }
 }
 
-void RouterCore::HandleInject(ClientId client, const protocol::Command& command) {
-  const auto& inject = std::get<protocol::InjectPayload>(command.payload);
-  Swarm* swarm = MutableSwarm(inject.swarm_id);
+Swarm* RouterCore::LiveSwarmOrReject(ClientId client, const protocol::Command& command,
+                                     const std::string& swarm_id) {
+  Swarm* swarm = MutableSwarm(swarm_id);
   if (swarm == nullptr) {
-    Reject(client, command, RejectCode::kUnknownSwarm,
-           "unknown swarm_id \"" + inject.swarm_id + "\"");
-    return;
+    Reject(client, command, RejectCode::kUnknownSwarm, "unknown swarm_id \"" + swarm_id + "\"");
+    return nullptr;
   }
   if (IsFinal(swarm->status) || swarm->status == SwarmStatus::kTerminating) {
     Reject(client, command, RejectCode::kSwarmEnded,
            "swarm " + swarm->swarm_id + " is " + std::string(SwarmStatusName(swarm->status)) +
                "; it takes no more injections");
-    return;
+    return nullptr;
   }
+  return swarm;
+}
+
+void RouterCore::HandleInject(ClientId client, const protocol::Command& command) {
+  const auto& inject = std::get<protocol::InjectPayload>(command.payload);
+  Swarm* swarm = LiveSwarmOrReject(client, command, inject.swarm_id);
+  if (swarm == nullptr) return;
   Result<std::vector<int>> targets = inject.nodes.Resolve(swarm->node_count, swarm->swarm_id);
   if (!targets.ok()) {
     Reject(client, command, RejectCode::kInvalidPayload, targets.status().message());
@@ -175,11 +182,50 @@ void RouterCore::HandleInject(ClientId client, const protocol::Command& command)
                            std::string(node.StateName()) + " and takes no more injections");
       continue;
     }
+    if (!node.draining.empty()) {
+      EmitInjectFailed(*swarm, node, delivery,
+                       "node " + std::to_string(node_id) + " is draining: " + node.draining);
+      continue;
+    }
     node.deliveries.push_back(std::move(delivery));
     if (node.conn == NodeConn::kConnected) SendInject(node, node.deliveries.back());
   }
   spdlog::debug("inject {} into swarm {}: {} nodes", injection_id, swarm->swarm_id,
                 targets->size());
+}
+
+void RouterCore::HandleInterrupt(ClientId client, const protocol::Command& command) {
+  const auto& interrupt = std::get<protocol::InterruptPayload>(command.payload);
+  Swarm* swarm = LiveSwarmOrReject(client, command, interrupt.swarm_id);
+  if (swarm == nullptr) return;
+  Result<std::vector<int>> targets = interrupt.nodes.Resolve(swarm->node_count, swarm->swarm_id);
+  if (!targets.ok()) {
+    Reject(client, command, RejectCode::kInvalidPayload, targets.status().message());
+    return;
+  }
+  json::array interrupted;
+  json::array idle;
+  for (int node_id : *targets) {
+    Node& node = swarm->nodes[static_cast<std::size_t>(node_id)];
+    // The node's current turn is its first delivery the worker holds.
+    const Delivery* current = nullptr;
+    if (!node.deliveries.empty() && node.deliveries.front().state != Delivery::State::kQueued) {
+      current = &node.deliveries.front();
+    }
+    if (current == nullptr || node.link == nullptr) {
+      idle.emplace_back(node_id);
+      continue;
+    }
+    node.link->Send(protocol::FormatMessage(
+        "interrupt", json::object{{"injection_id", current->injection_id}}));
+    interrupted.push_back(
+        json::object{{"node_id", node_id}, {"injection_id", current->injection_id}});
+  }
+  events_.Broadcast("interrupt_ack", json::object{{"request_id", command.request_id},
+                                                  {"swarm_id", swarm->swarm_id},
+                                                  {"job_id", swarm->job_id},
+                                                  {"interrupted", std::move(interrupted)},
+                                                  {"idle", std::move(idle)}});
 }
 
 void RouterCore::HandleList(ClientId client, const protocol::Command& command) {

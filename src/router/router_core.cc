@@ -62,7 +62,9 @@ Status RouterCore::Start() {
   spdlog::info("loaded {} swarms from the state database ({} active)", swarms_.size(), active);
   for (auto& [id, swarm] : swarms_) {
     // A terminate that was in progress when the router stopped is finished now.
-    if (swarm->status == SwarmStatus::kTerminating) StartTermination(*swarm);
+    if (swarm->status == SwarmStatus::kTerminating) {
+      StartTermination(*swarm, SwarmStatus::kTerminated, "terminated by request");
+    }
   }
   SchedulePoll(Duration::zero());
   return Status::Ok();
@@ -101,6 +103,7 @@ void RouterCore::OnClientLine(ClientId client, std::string_view line) {
   switch (command.kind) {
     case protocol::CommandKind::kSwarmLaunch: HandleLaunch(client, command); break;
     case protocol::CommandKind::kInject: HandleInject(client, command); break;
+    case protocol::CommandKind::kInterrupt: HandleInterrupt(client, command); break;
     case protocol::CommandKind::kSwarmList: HandleList(client, command); break;
     case protocol::CommandKind::kSwarmStatus: HandleStatus(client, command); break;
     case protocol::CommandKind::kSwarmTerminate: HandleTerminate(client, command); break;

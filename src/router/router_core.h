@@ -85,6 +85,10 @@ class RouterCore {
   // Commands (router_commands.cc).
   void HandleLaunch(ClientId client, const protocol::Command& command);
   void HandleInject(ClientId client, const protocol::Command& command);
+  void HandleInterrupt(ClientId client, const protocol::Command& command);
+  // The swarm of a command that acts on a live swarm, or null after rejecting the command.
+  Swarm* LiveSwarmOrReject(ClientId client, const protocol::Command& command,
+                           const std::string& swarm_id);
   void HandleList(ClientId client, const protocol::Command& command);
   void HandleStatus(ClientId client, const protocol::Command& command);
   void HandleTerminate(ClientId client, const protocol::Command& command);
@@ -99,6 +103,7 @@ class RouterCore {
   void HandleReceived(Swarm& swarm, Node& node, std::string_view body);
   void MarkDelivered(const Swarm& swarm, const Node& node, Delivery& delivery);
   void HandleEvent(Swarm& swarm, Node& node, std::string_view body);
+  void HandleDraining(Swarm& swarm, Node& node, std::string_view body);
   void SendInject(Node& node, const Delivery& delivery);
   void ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std::string& what);
 
@@ -106,7 +111,9 @@ class RouterCore {
   void SchedulePoll(Duration delay);
   void Poll();
   void ApplyJobState(Swarm& swarm, const provider::JobState& state);
-  void StartTermination(Swarm& swarm);
+  // Stops the job; the swarm then ends as `final_status` with `reason`.
+  void StartTermination(Swarm& swarm, SwarmStatus final_status = SwarmStatus::kTerminated,
+                        const std::string& reason = "terminated by request");
   void FinishTermination(const std::string& swarm_id, Status terminated);
   void CompleteTermination(Swarm& swarm);
   // Ends the swarm: every node finalized with `reason`, status `status`.

@@ -61,6 +61,14 @@ void RouterCore::ApplyJobState(Swarm& swarm, const provider::JobState& state) {
     EndSwarm(swarm, SwarmStatus::kEnded, reason);
     return;
   }
+  if (state.cannot_start && swarm.status == SwarmStatus::kPending) {
+    // Waiting would be silent forever: stop the job and say why.
+    swarm.backend_state = state.backend_state;
+    StartTermination(swarm, SwarmStatus::kEnded,
+                     "the job can never start: " +
+                         (state.reason.empty() ? state.backend_state : state.reason));
+    return;
+  }
   for (const provider::NodeHealth& health : state.nodes) {
     if (health.alive || health.node_id < 0 || health.node_id >= swarm.node_count) continue;
     Node& node = swarm.nodes[static_cast<std::size_t>(health.node_id)];
@@ -184,9 +192,12 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
   });
 }
 
-void RouterCore::StartTermination(Swarm& swarm) {
+void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
+                                  const std::string& reason) {
+  swarm.terminate_status = final_status;
+  swarm.terminate_reason = reason;
   SetStatus(swarm, SwarmStatus::kTerminating);
-  spdlog::info("terminating swarm {} (job {})", swarm.swarm_id, swarm.job_id);
+  spdlog::info("stopping swarm {} (job {}): {}", swarm.swarm_id, swarm.job_id, reason);
   executor_.RunBlockingValue<Status>(
       [&provider = provider_, job_id = swarm.job_id] { return provider.Terminate(job_id); },
       [this, alive = alive_, swarm_id = swarm.swarm_id](Status s) {
@@ -228,7 +239,7 @@ void RouterCore::FinishTermination(const std::string& swarm_id, Status terminate
 
 void RouterCore::CompleteTermination(Swarm& swarm) {
   CancelTimer(swarm.terminate_timer);
-  EndSwarm(swarm, SwarmStatus::kTerminated, "terminated by request");
+  EndSwarm(swarm, swarm.terminate_status, swarm.terminate_reason);
   for (const Swarm::TerminateWaiter& w : swarm.terminate_waiters) {
     events_.Broadcast("swarm_terminated", json::object{{"request_id", w.request_id},
                                                        {"swarm_id", swarm.swarm_id},

@@ -49,6 +49,8 @@ void RouterCore::OnWorkerLine(ConnId conn, std::string_view line) {
     info.link->Send(protocol::FormatMessage("pong", json::object{}));
   } else if (verb == "pong") {
     // Any line is a sign of life; the session keeps the time.
+  } else if (verb == "draining") {
+    HandleDraining(swarm, node, split->body);
   } else if (verb == "bye") {
     Result<std::string> reason = protocol::ParseStringField(split->body, "reason");
     info.bye_reason = reason.ok() ? *reason : "no reason given";
@@ -113,6 +115,7 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
     }
     node.deliveries = std::move(kept);
     node.last_seq = node.acked_seq = 0;
+    node.draining.clear();
   }
   if (node.instance.empty()) {
     // First contact since this router started: the worker may hold injections a previous
@@ -224,6 +227,26 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
       }
     }
   }
+}
+
+void RouterCore::HandleDraining(Swarm& swarm, Node& node, std::string_view body) {
+  Result<std::string> reason = protocol::ParseStringField(body, "reason");
+  node.draining = reason.ok() && !reason->empty() ? *reason : "the worker is shutting down";
+  spdlog::info("swarm {} node {} is draining: {}", swarm.swarm_id, node.node_id, node.draining);
+  json::object data = NodeIds(swarm, node);
+  data["reason"] = node.draining;
+  events_.Broadcast("node_draining", data);
+  // Prompts the worker has not taken will not run there; the ones it holds it ends itself.
+  std::deque<Delivery> held;
+  for (Delivery& d : node.deliveries) {
+    if (d.state == Delivery::State::kQueued) {
+      EmitInjectFailed(swarm, node, d,
+                       "node " + std::to_string(node.node_id) + " is draining: " + node.draining);
+    } else {
+      held.push_back(std::move(d));
+    }
+  }
+  node.deliveries = std::move(held);
 }
 
 void RouterCore::OnWorkerBatchEnd(ConnId conn) {

@@ -42,6 +42,7 @@ std::string_view Node::StateName() const {
     case NodeConn::kLost: return "lost";
     case NodeConn::kExited: return "exited";
     case NodeConn::kConnected:
+      if (!draining.empty()) return "draining";
       return !deliveries.empty() && deliveries.front().state != Delivery::State::kQueued ? "busy"
                                                                                           : "idle";
   }

@@ -49,6 +49,7 @@ struct Node {
   std::deque<Delivery> deliveries;     // in injection order
   std::optional<TimerId> reconnect_timer;
   bool process_gone = false;           // the provider says the worker process is dead
+  std::string draining;                // why the worker stopped taking turns; empty if it takes them
   std::string hostname;
   int64_t pid = 0;
   int turns_completed = 0;
@@ -57,7 +58,7 @@ struct Node {
   std::string ids_json;
 
   Delivery* FindDelivery(std::string_view injection_id);
-  // "waiting", "idle", "busy", "disconnected", "lost", "exited".
+  // "waiting", "idle", "busy", "draining", "disconnected", "lost", "exited".
   std::string_view StateName() const;
 };
 
@@ -84,6 +85,9 @@ struct Swarm {
   std::vector<TerminateWaiter> terminate_waiters;
   bool terminate_requested = false;     // asked for while launching
   bool terminate_backend_done = false;  // the provider has stopped the job
+  // How the swarm ends once its termination completes.
+  SwarmStatus terminate_status = SwarmStatus::kTerminated;
+  std::string terminate_reason;
   std::optional<TimerId> terminate_timer;
 
   int ConnectedCount() const;

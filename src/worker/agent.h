@@ -45,6 +45,12 @@ class TurnSink {
   // The complete answer text.
   virtual void Message(std::string_view text) = 0;
   virtual void Usage(const TokenUsage& usage) = 0;
+  // The agent asked for permission (to run a command, change files, use a tool) and the
+  // configured policy answered. `kind` is "command", "file_change" or "tool"; `subject` says
+  // what was asked (the command line, the files, the tool); `decision` is "accept" or
+  // "decline".
+  virtual void Approval(std::string_view kind, std::string_view subject,
+                        std::string_view decision) = 0;
 };
 
 struct TurnOutcome {

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/clock.h"
@@ -36,6 +37,12 @@ class EventSink : public TurnSink {
                                        {"total_tokens", u.total_tokens}}));
   }
 
+  void Approval(std::string_view kind, std::string_view subject,
+                std::string_view decision) override {
+    emit_(injection_id_, "approval",
+          json::serialize(json::object{{"kind", kind}, {"subject", subject}, {"decision", decision}}));
+  }
+
  private:
   const TurnRunner::Emit& emit_;
   const std::string& injection_id_;
@@ -66,11 +73,20 @@ void TurnRunner::Enqueue(TurnRequest turn) {
 }
 
 void TurnRunner::Interrupt(const std::string& injection_id) {
-  std::lock_guard lock(mu_);
-  if (agent_ != nullptr && !running_.empty() &&
-      (injection_id.empty() || injection_id == running_)) {
-    agent_->Interrupt();
+  {
+    std::lock_guard lock(mu_);
+    if (agent_ != nullptr && !running_.empty() && injection_id == running_) {
+      interrupt_requested_ = true;
+      agent_->Interrupt();
+      return;
+    }
+    auto queued = std::find_if(queue_.begin(), queue_.end(), [&](const TurnRequest& t) {
+      return t.injection_id == injection_id;
+    });
+    if (queued == queue_.end()) return;
+    queue_.erase(queued);
   }
+  EmitComplete(injection_id, "interrupted", "interrupted by request before it started");
 }
 
 void TurnRunner::Shutdown(const std::string& reason) {
@@ -119,6 +135,7 @@ void TurnRunner::Loop() {
       queue_.pop_front();
       running_ = turn.injection_id;
       timed_out_ = false;
+      interrupt_requested_ = false;
     }
     RunOne(start_status.ok() ? agent.get() : nullptr, start_status, turn);
     std::lock_guard lock(mu_);
@@ -168,18 +185,24 @@ void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequ
     watchdog.join();
   }
   bool timed_out;
+  bool requested;
   std::string stop_reason;
   {
     std::lock_guard lock(mu_);
     timed_out = timed_out_;
+    requested = interrupt_requested_;
     stop_reason = stopping_ ? stop_reason_ : "";
   }
   if (timed_out && outcome.status != TurnOutcome::Status::kCompleted) {
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%g", settings_.turn_timeout_seconds);
     outcome = TurnOutcome::Failed("turn timed out after " + std::string(seconds) + " s");
-  } else if (!stop_reason.empty() && outcome.status == TurnOutcome::Status::kInterrupted) {
-    outcome.error = stop_reason;
+  } else if (outcome.status == TurnOutcome::Status::kInterrupted) {
+    if (!stop_reason.empty()) {
+      outcome.error = stop_reason;
+    } else if (requested) {
+      outcome.error = "interrupted by request";
+    }
   }
   EmitComplete(turn.injection_id, TurnStatusName(outcome.status), outcome.error);
 }

@@ -30,7 +30,8 @@ class TurnRunner {
   // Creates and starts the agent on the runner thread, then serves turns.
   void Start();
   void Enqueue(TurnRequest turn);
-  // Interrupts the running turn (if it is `injection_id`, or any when empty).
+  // Ends turn `injection_id` as interrupted: the running one is asked to stop, a queued one is
+  // dropped from the queue. Unknown or finished ids are ignored.
   void Interrupt(const std::string& injection_id);
   // Stops taking turns: interrupts the running one, ends the queued ones as interrupted with
   // `reason`, stops the agent, and joins the thread. Idempotent.
@@ -54,6 +55,7 @@ class TurnRunner {
   std::string running_;                  // guarded by mu_: injection id of the running turn
   Agent* agent_ = nullptr;               // guarded by mu_ (for Interrupt)
   bool timed_out_ = false;               // guarded by mu_
+  bool interrupt_requested_ = false;     // guarded by mu_: by Interrupt(), for the running turn
 };
 
 }  // namespace codeswarm::worker

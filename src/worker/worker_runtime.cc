@@ -30,6 +30,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/subprocess.h"
 #include "protocol/line_framer.h"
 #include "protocol/worker_protocol.h"
 #include "worker/outbox.h"
@@ -67,7 +68,10 @@ class WorkerRuntime {
 
   void Start() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
-      if (!ec) BeginShutdown("worker terminated by signal " + std::to_string(sig));
+      if (ec) return;
+      // SIGUSR1 is what the Slurm batch script forwards as the walltime warning.
+      BeginShutdown(sig == SIGUSR1 ? "the job's time limit is near (SIGUSR1)"
+                                   : "worker terminated (" + SignalName(sig) + ")");
     });
     asio::co_spawn(io_, Main(), asio::detached);
   }
@@ -229,6 +233,9 @@ class WorkerRuntime {
       Result<uint64_t> seq = protocol::ParseSeqField(split->body, "seq");
       if (seq.ok()) outbox_.Ack(*seq);
       if (final_ack_wait_ && outbox_.acked() >= outbox_.last_seq()) FinishShutdown();
+    } else if (verb == "interrupt") {
+      Result<std::string> id = protocol::ParseStringField(split->body, "injection_id");
+      if (id.ok() && runner_) runner_->Interrupt(*id);
     } else if (verb == "ping") {
       WriteLine("pong {}\n");
     } else if (verb == "pong") {
@@ -361,6 +368,10 @@ class WorkerRuntime {
     stop_reason_ = reason;
     spdlog::info("shutting down: {}", reason);
     backoff_timer_.cancel();
+    // Tell the router first, so it stops sending work here and says so to its clients.
+    if (connected_ && welcomed_) {
+      WriteLine(protocol::FormatMessage("draining", json::object{{"reason", reason}}));
+    }
     if (!runner_) {
       FinishShutdown();
       return;
@@ -403,7 +414,7 @@ class WorkerRuntime {
   asio::io_context& io_;
   const WorkerIdentity identity_;
   const std::string instance_;
-  asio::signal_set signals_{io_, SIGTERM, SIGINT};
+  asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGUSR1};
   asio::steady_timer backoff_timer_{io_};
   asio::steady_timer heartbeat_timer_{io_};
   asio::steady_timer final_timer_{io_};

@@ -1,6 +1,7 @@
 // The real router, the local provider and real worker processes on loopback, driven over the
 // client protocol.
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -201,6 +202,59 @@ TEST_F(RouterE2ETest, FailedTurnAndCrashedWorkerEachEndInFailedTurnComplete) {
   EXPECT_EQ(std::count(seq.begin(), seq.end(), "turn_complete"), 1);
   // The other node is unaffected.
   InjectAndWait(client, swarm, "still there?", 1, 0);
+}
+
+TEST_F(RouterE2ETest, InterruptEndsARunningTurnAsInterrupted) {
+  RouterProcess router(dir_);
+  router.Start();
+  ProtocolClient client(router.port());
+  std::string swarm = LaunchAndWait(client, 2);
+  std::string rid = client.Send("inject", {{"swarm_id", swarm}, {"nodes", 0}, {"content", "[[mock:hang]]"}});
+  std::string injection = Field(client.Answer(rid), "injection_id");
+  client.WaitFor([&](const json::object& e) { return IsEvent(e, "turn_started"); });
+  std::string irid = client.Send("interrupt", {{"swarm_id", swarm}});
+  json::object ack = client.Answer(irid);
+  ASSERT_EQ(Str(ack.at("event")), "interrupt_ack") << json::serialize(ack);
+  EXPECT_EQ(ack.at("data").at("interrupted").as_array().size(), 1u);
+  EXPECT_EQ(ack.at("data").at("idle"), json::array{1});
+  json::object complete = client.WaitFor([&](const json::object& e) {
+    return IsEvent(e, "turn_complete") && Field(e, "injection_id") == injection;
+  });
+  EXPECT_EQ(Field(complete, "status"), "interrupted");
+  EXPECT_EQ(Field(complete, "error"), "interrupted by request");
+  // The node goes on with the next turn.
+  InjectAndWait(client, swarm, "next", 1, 0);
+}
+
+TEST_F(RouterE2ETest, WorkerGivenSigtermDrainsEndsItsTurnAndIsReported) {
+  RouterProcess router(dir_);
+  router.Start();
+  ProtocolClient client(router.port());
+  std::string swarm = LaunchAndWait(client, 2);
+  std::string rid = client.Send("inject", {{"swarm_id", swarm}, {"nodes", 1}, {"content", "[[mock:hang]]"}});
+  std::string injection = Field(client.Answer(rid), "injection_id");
+  client.WaitFor([&](const json::object& e) { return IsEvent(e, "turn_started"); });
+  pid_t node1 = 0;
+  for (const json::object& e : client.events()) {
+    if (IsEvent(e, "node_connected") && e.at("data").at("node_id").as_int64() == 1) {
+      node1 = static_cast<pid_t>(e.at("data").at("pid").as_int64());
+    }
+  }
+  ASSERT_GT(node1, 0);
+  ::kill(node1, SIGTERM);
+  json::object draining = client.WaitFor([](const json::object& e) { return IsEvent(e, "node_draining"); });
+  EXPECT_EQ(Field(draining, "reason"), "worker terminated (SIGTERM)");
+  json::object complete = client.WaitFor([&](const json::object& e) {
+    return IsEvent(e, "turn_complete") && Field(e, "injection_id") == injection;
+  });
+  EXPECT_EQ(Field(complete, "status"), "interrupted");
+  EXPECT_EQ(Field(complete, "error"), "worker terminated (SIGTERM)");
+  json::object lost = client.WaitFor([](const json::object& e) { return IsEvent(e, "node_lost"); });
+  EXPECT_EQ(lost.at("data").at("node_id").as_int64(), 1);
+  std::vector<std::string> seq = client.Sequence(injection, 1);
+  EXPECT_EQ(seq.front(), "inject_ack");
+  EXPECT_EQ(seq.back(), "turn_complete");
+  EXPECT_EQ(std::count(seq.begin(), seq.end(), "turn_complete"), 1);
 }
 
 TEST_F(RouterE2ETest, TwoClientsBothSeeEveryEvent) {

@@ -86,8 +86,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"PayloadNotObject", Cmd("swarm_list", "[]"), RejectCode::kInvalidEnvelope,
                 "payload: expected an object, got a list", kR1},
         BadLine{"UnknownCommand", Cmd("swarm_luanch", "{}"), RejectCode::kUnknownCommand,
-                "unknown command \"swarm_luanch\" (known: swarm_launch, inject, swarm_list, "
-                "swarm_status, swarm_terminate)",
+                "unknown command \"swarm_luanch\" (known: swarm_launch, inject, interrupt, "
+                "swarm_list, swarm_status, swarm_terminate)",
                 kR1}),
     [](const auto& info) { return info.param.name; });
 

@@ -200,7 +200,9 @@ TEST_F(RouterCoreTest, EachNodeGetsTheFullOrderedSequence) {
   uint64_t prev = 0;
   for (const auto& line : clients_.lines) {
     uint64_t seq = line.event.at("seq").as_int64();
-    if (prev != 0) EXPECT_EQ(seq, prev + 1);
+    if (prev != 0) {
+      EXPECT_EQ(seq, prev + 1);
+    }
     prev = seq;
   }
   // Status counts the turn and its tokens.
@@ -430,6 +432,57 @@ TEST_F(RouterCoreTest, TerminatedSwarmAnswersTerminateAtOnce) {
   ASSERT_EQ(answers.size(), 2u);
   EXPECT_EQ(answers[1].at("data").at("request_id"), "b");
   EXPECT_EQ(provider_.terminated.size(), 1u);
+}
+
+TEST_F(RouterCoreTest, InterruptAsksTheWorkerToStopTheCurrentTurn) {
+  std::string swarm = Launch(2);
+  FakeWorkerConnection& w0 = Connect(swarm, 0);
+  Connect(swarm, 1);
+  std::string injection = Inject(swarm, "0");
+  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  core_->OnClientLine(kClient, Command("interrupt", R"({"swarm_id":")" + swarm + "\"}", "int"));
+  ASSERT_EQ(w0.WithVerb("interrupt").size(), 1u);
+  EXPECT_EQ(w0.WithVerb("interrupt")[0], "interrupt {\"injection_id\":\"" + injection + "\"}\n");
+  json::object ack = clients_.Last("interrupt_ack").at("data").as_object();
+  EXPECT_EQ(ack.at("request_id"), "int");
+  EXPECT_EQ(ack.at("interrupted").as_array().size(), 1u);
+  EXPECT_EQ(ack.at("interrupted").at(0).at("injection_id"), injection);
+  EXPECT_EQ(ack.at("idle"), json::array{1});
+}
+
+TEST_F(RouterCoreTest, DrainingNodeFailsWhatItHasNotTakenAndRefusesNewWork) {
+  std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  std::string held = Inject(swarm);
+  WorkerSays(swarm, 0, R"(received {"injection_id":")" + held + "\"}");
+  std::string in_flight = Inject(swarm);  // sent, not yet received
+  WorkerSays(swarm, 0, R"x(draining {"reason":"the job's time limit is near (SIGUSR1)"})x");
+  json::object draining = clients_.Last("node_draining").at("data").as_object();
+  EXPECT_EQ(draining.at("reason"), "the job's time limit is near (SIGUSR1)");
+  json::object failed = clients_.Last("inject_failed").at("data").as_object();
+  EXPECT_EQ(failed.at("injection_id"), in_flight);
+  EXPECT_EQ(failed.at("reason"), "node 0 is draining: the job's time limit is near (SIGUSR1)");
+  std::string later = Inject(swarm);
+  EXPECT_EQ(clients_.Last("inject_failed").at("data").at("injection_id"), later);
+  // The held one still gets its turn_complete from the worker.
+  WorkerSays(swarm, 0, "event 1 " + held + R"( turn_complete {"status":"interrupted","error":"x"})");
+  EXPECT_EQ(clients_.Last("turn_complete").at("data").at("injection_id"), held);
+  core_->OnClientLine(kClient, Command("swarm_status", R"({"swarm_id":")" + swarm + "\"}"));
+  EXPECT_EQ(clients_.Last("swarm_status").at("data").at("nodes").at(0).at("state"), "draining");
+}
+
+TEST_F(RouterCoreTest, JobThatCanNeverStartIsCancelledAndTheSwarmEndsWithTheReason) {
+  std::string swarm = Launch(2);
+  std::string injection = Inject(swarm);
+  provider_.states["job-" + swarm] = provider::JobState{
+      provider::JobPhase::kPending, "PENDING", "PartitionNodeLimit", true, {}};
+  executor_.Advance(1s);
+  executor_.Advance(1s);
+  EXPECT_EQ(provider_.terminated, std::vector<std::string>{"job-" + swarm});
+  EXPECT_EQ(core_->FindSwarm(swarm)->status, SwarmStatus::kEnded);
+  EXPECT_EQ(core_->FindSwarm(swarm)->reason, "the job can never start: PartitionNodeLimit");
+  ASSERT_EQ(clients_.Events("inject_failed").size(), 2u);
+  EXPECT_EQ(clients_.Last("swarm_update").at("data").at("status"), "ended");
 }
 
 TEST_F(RouterCoreTest, MalformedLinesAreRejectedAndTheNextLineStillWorks) {
