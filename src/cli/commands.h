@@ -1,0 +1,58 @@
+// The client commands, each run over an open Client and writing to an Output. They return the
+// process exit code (exit_codes.h). Arguments arrive checked: nothing here is a usage error.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+
+#include "cli/client.h"
+#include "cli/command_support.h"
+#include "cli/node_spec.h"
+#include "cli/output.h"
+
+namespace codeswarm::cli {
+
+struct LaunchRequest {
+  int nodes = 1;
+  std::string system_prompt;
+  // Merged by the router over the config's agent section; absent: the config's as is.
+  std::optional<boost::json::object> agent;
+  // Keep following the swarm until every node is connected.
+  bool wait = false;
+  // For the answer and, with `wait`, for everything.
+  double timeout_seconds = kLaunchTimeoutSeconds;
+};
+
+// swarm_launch; prints the swarm, job and an inject hint; with `wait`, progress until all nodes
+// are connected (0), the swarm ends (1) or the timeout passes (1).
+int Launch(Client& client, Output& output, const LaunchRequest& request);
+
+struct InjectRequest {
+  std::string swarm_id;
+  std::string content;
+  NodeSpec nodes;
+  // For the acks.
+  double timeout_seconds = kDefaultTimeoutSeconds;
+  // For the turns after the acks; 0: wait as long as they take.
+  double turn_timeout_seconds = 0;
+};
+
+// inject; streams every targeted node's answer until each one ended (see InjectFollower).
+int Inject(Client& client, Output& output, const InjectRequest& request);
+
+// swarm_status: header and table of nodes.
+int ShowStatus(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
+
+// swarm_list: one table row per swarm.
+int ListSwarms(Client& client, Output& output, double timeout_seconds);
+
+// swarm_terminate, waiting for swarm_terminated.
+int Terminate(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
+
+// swarm_status (the swarm must exist), then every event of the swarm until Ctrl-C (0) or the
+// swarm ends (0). `timeout_seconds` is for the status answer only.
+int Attach(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
+
+}  // namespace codeswarm::cli

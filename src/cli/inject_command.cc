@@ -1,0 +1,78 @@
+#include <boost/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/inject_follower.h"
+#include "cli/render.h"
+
+namespace codeswarm::cli {
+namespace {
+
+std::string PendingText(const InjectFollower& follower) {
+  std::vector<int64_t> pending = follower.PendingNodes();
+  return "no result yet from " + std::string(pending.size() == 1 ? "node " : "nodes ") +
+         FormatNodeList(pending);
+}
+
+// Explains a stream that stopped before every node ended. The turns themselves go on in the
+// router; only this view of them stops.
+int ReportUnfinishedStream(const Received& received, const InjectFollower& follower,
+                           const Client& client, Output& output, double turn_timeout_seconds) {
+  const std::string follow_hint =
+      "; the turns go on (follow them with: codeswarm attach " + follower.swarm_id() + ")";
+  switch (received.kind) {
+    case Received::Kind::kInterrupted:
+      output.err() << "interrupted: " << PendingText(follower) << follow_hint << std::endl;
+      return kExitInterrupted;
+    case Received::Kind::kTimeout:
+      output.Error("gave up after --turn-timeout " + FormatSeconds(turn_timeout_seconds) +
+                   " s: " + PendingText(follower) + follow_hint);
+      return kExitFailed;
+    case Received::Kind::kClosing:
+      output.Emit(received.event);
+      output.Error("the router closed the connection: " + received.message + "; " +
+                   PendingText(follower));
+      return kExitFailed;
+    case Received::Kind::kLost:
+    case Received::Kind::kEvent:
+      break;
+  }
+  output.Error("lost the connection to the router at " + client.PeerName() + ": " +
+               received.message + "; " + PendingText(follower));
+  return kExitUnreachable;
+}
+
+}  // namespace
+
+int Inject(Client& client, Output& output, const InjectRequest& request) {
+  boost::json::object payload = {{"swarm_id", request.swarm_id},
+                                 {"nodes", NodeSpecToJson(request.nodes)},
+                                 {"content", request.content}};
+  const SteadyTime answer_deadline = DeadlineIn(request.timeout_seconds);
+  Result<std::string> request_id = client.Send("inject", payload, answer_deadline);
+  if (!request_id.ok()) return ReportSendFailure(request_id.status(), client, output);
+
+  InjectFollower follower(*request_id, output);
+  SteadyTime turn_deadline = SteadyTime::max();
+  while (!follower.done()) {
+    Received received = client.Next(follower.answered() ? turn_deadline : answer_deadline);
+    if (received.kind != Received::Kind::kEvent) {
+      if (!follower.answered()) {
+        return ReportUnfinishedWait(received, client, output, "inject", request.timeout_seconds);
+      }
+      follower.EndOpenLine();
+      output.Flush();
+      return ReportUnfinishedStream(received, follower, client, output,
+                                    request.turn_timeout_seconds);
+    }
+    const bool was_answered = follower.answered();
+    follower.OnEvent(received.event);
+    if (!was_answered && follower.answered()) {
+      turn_deadline = DeadlineIn(request.turn_timeout_seconds);
+    }
+    output.Flush();
+  }
+  return follower.exit_code();
+}
+
+}  // namespace codeswarm::cli

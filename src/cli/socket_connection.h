@@ -1,0 +1,50 @@
+// The real LineConnection: TCP over plain POSIX sockets. The socket is non-blocking underneath so
+// that every wait honours its deadline and Ctrl-C (poll() on the socket and the interrupt fd).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cli/endpoint.h"
+#include "cli/line_connection.h"
+#include "protocol/line_framer.h"
+
+namespace codeswarm::cli {
+
+// Incoming lines can be large (a swarm_list of many swarms with long system prompts).
+inline constexpr std::size_t kMaxIncomingLineBytes = 64u << 20;
+
+class SocketConnection : public LineConnection {
+ public:
+  // Resolves `endpoint` and connects to the first of its addresses that accepts within
+  // `timeout`. Errors: Unavailable when every address refused (nobody listens there, so a
+  // router may be started), Timeout, InvalidArgument when the host does not resolve, IoError for
+  // anything else. `interrupt_fd` (or -1) is polled by every later read and write.
+  static Result<std::unique_ptr<SocketConnection>> Connect(const Endpoint& endpoint,
+                                                           std::chrono::milliseconds timeout,
+                                                           int interrupt_fd);
+  SocketConnection(const SocketConnection&) = delete;
+  SocketConnection& operator=(const SocketConnection&) = delete;
+  ~SocketConnection() override;
+
+  Status WriteLine(std::string_view line, SteadyTime deadline) override;
+  ReadOutcome ReadLine(SteadyTime deadline) override;
+  std::string PeerName() const override { return peer_.ToString(); }
+
+ private:
+  SocketConnection(int fd, Endpoint peer, int interrupt_fd);
+
+  // Waits until `fd_` is ready for `events`. Returns 1 when ready, 0 on deadline, -1 when
+  // interrupted.
+  int WaitFor(short events, SteadyTime deadline);
+
+  const int fd_;
+  const Endpoint peer_;
+  const int interrupt_fd_;
+  protocol::LineFramer framer_{kMaxIncomingLineBytes};
+  bool closed_ = false;
+  std::string close_reason_;
+};
+
+}  // namespace codeswarm::cli
