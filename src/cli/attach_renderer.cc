@@ -5,7 +5,9 @@
 namespace codeswarm::cli {
 
 AttachRenderer::AttachRenderer(std::string swarm_id, Output& output)
-    : swarm_id_(std::move(swarm_id)), output_(output), printer_(output.human()), turns_(printer_) {}
+    : swarm_id_(std::move(swarm_id)), output_(output), printer_(output.human()), turns_(printer_) {
+  printer_.SetLineMode(true);  // any number of nodes may be talking at once
+}
 
 void AttachRenderer::OnEvent(const Event& event) {
   if (ended_ || event.Str("swarm_id") != swarm_id_) return;

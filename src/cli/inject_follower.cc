@@ -66,6 +66,7 @@ void InjectFollower::OnAck(const Event& event) {
   if (first) {
     std::vector<int64_t> ids;
     for (const auto& [id, result] : nodes_) ids.push_back(id);
+    printer_.SetLineMode(ids.size() > 1);
     printer_.Line("injection " + injection_id_ + " into swarm " + swarm_id_ + ": " +
                   (ids.size() == 1 ? "node " : "nodes ") + FormatNodeList(ids));
   }

@@ -180,8 +180,9 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   for (int& fd : child_ends) CloseFd(fd);
   if (rc != 0) {
     std::string what = "cannot start " + options.argv[0] + ": " + ErrnoText(rc);
-    if (!options.cwd.empty() && rc == ENOENT) what += " (or working directory " + options.cwd +
-                                                      " does not exist)";
+    if (!options.cwd.empty() && rc == ENOENT && ::access(options.cwd.c_str(), X_OK) != 0) {
+      what += " (working directory " + options.cwd + " does not exist)";
+    }
     return fail(rc == ENOENT ? Status::NotFound(what) : Status::IoError(what));
   }
   child.pid_ = pid;

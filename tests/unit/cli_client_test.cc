@@ -108,8 +108,8 @@ TEST_F(CliClientTest, ConnectionClosedMidStreamExitsThree) {
   EXPECT_EQ(Inject(*client_, *output_, request), kExitUnreachable);
   EXPECT_EQ(out_.str(),
             "injection i-1 into swarm s-1: nodes 0-1\n"
-            "[node 1] half an ans\n"
-            "[node 0] completed\n");
+            "[node 0] completed\n"
+            "[node 1] half an ans\n");
   EXPECT_EQ(err_.str(), "error: lost the connection to the router at 127.0.0.1:" +
                             std::to_string(router.port()) +
                             ": the router closed the connection; no result yet from node 1\n");
@@ -290,8 +290,8 @@ TEST(CliClientScriptedTest, CtrlCWhileStreamingSaysWhatIsMissingAndExits130) {
   EXPECT_EQ(Inject(client, output, request), kExitInterrupted);
   EXPECT_EQ(out.str(),
             "injection i-1 into swarm s-1: nodes 0,2-3\n"
-            "[node 2] thinking\n"
-            "[node 0] completed\n");
+            "[node 0] completed\n"
+            "[node 2] thinking\n");
   EXPECT_EQ(err.str(),
             "interrupted: no result yet from nodes 2-3; the turns go on (follow them with: "
             "codeswarm attach s-1)\n");

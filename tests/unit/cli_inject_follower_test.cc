@@ -15,9 +15,9 @@ namespace {
 using testing::EventFrom;
 
 // Shorthands for the events of injection i-1 (request r-1) into swarm s-1, nodes 0 and 1.
-std::string Ack(int node) {
+std::string Ack(int node, const std::string& targets = "[0,1]") {
   return R"({"protocol":"codeswarm.router.v1","type":"event","seq":1,"timestamp":"t","event":"inject_ack","data":{"request_id":"r-1","swarm_id":"s-1","job_id":"j","node_id":)" +
-         std::to_string(node) + R"(,"injection_id":"i-1","nodes":[0,1]}})";
+         std::to_string(node) + R"(,"injection_id":"i-1","nodes":)" + targets + "}}";
 }
 std::string Runtime(const std::string& event, int node, const std::string& fields) {
   return R"({"protocol":"codeswarm.router.v1","type":"event","seq":2,"timestamp":"t","event":")" +
@@ -62,12 +62,12 @@ TEST_F(CliInjectFollowerTest, InterleavedStreamsAreLabelledByNodeAndSummarised) 
         Complete(1, "completed", "null")});
   EXPECT_EQ(out_.str(),
             "injection i-1 into swarm s-1: nodes 0-1\n"
-            "[node 0] Hello\n"
-            "[node 1] Hi\n"
-            "[node 0]  world\n"
-            "[node 1]  there\n"
-            "more\n"
+            // Several nodes at once: whole lines, each labelled; a line ends at its newline or
+            // when the node's turn ends.
+            "[node 1] Hi there\n"
+            "[node 0] Hello world\n"
             "[node 0] completed (12 tokens)\n"
+            "[node 1] more\n"
             "[node 1] completed (7 tokens)\n"
             "2/2 nodes completed\n");
   EXPECT_EQ(err_.str(), "");
@@ -82,8 +82,8 @@ TEST_F(CliInjectFollowerTest, FailedTurnMakesTheCommandFail) {
   EXPECT_EQ(out_.str(),
             "injection i-1 into swarm s-1: nodes 0-1\n"
             "[node 1] partial\n"
-            "[node 0] ok\n"
             "[node 1] failed: agent exited (exit code 3)\n"
+            "[node 0] ok\n"
             "[node 0] completed (5 tokens)\n"
             "1/2 nodes completed, 1 failed\n");
   ASSERT_TRUE(follower_.done());
@@ -124,9 +124,19 @@ TEST_F(CliInjectFollowerTest, EventsOfOtherRequestsAndInjectionsAreIgnored) {
   std::string other_delta = Delta(0, "not mine");
   other_delta.replace(other_delta.find("i-1"), 3, "i-9");
   Feed({other_ack, Ack(0), Ack(1), other_delta, Delta(0, "mine")});
-  EXPECT_EQ(out_.str(), "injection i-1 into swarm s-1: nodes 0-1\n[node 0] mine");
+  follower_.EndOpenLine();
+  EXPECT_EQ(out_.str(), "injection i-1 into swarm s-1: nodes 0-1\n[node 0] mine\n");
   EXPECT_TRUE(follower_.answered());
   EXPECT_FALSE(follower_.done());
+}
+
+TEST_F(CliInjectFollowerTest, OneNodeStreamsTokenByToken) {
+  Feed({Ack(0, "[0]"), Runtime("turn_started", 0, ""), Delta(0, "Hel")});
+  EXPECT_EQ(out_.str(), "injection i-1 into swarm s-1: node 0\n[node 0] Hel");
+  Feed({Delta(0, "lo\\nthere"), Complete(0, "completed", "null")});
+  EXPECT_EQ(out_.str(),
+            "injection i-1 into swarm s-1: node 0\n[node 0] Hello\nthere\n[node 0] completed\n"
+            "1/1 nodes completed\n");
 }
 
 TEST_F(CliInjectFollowerTest, RejectionEndsTheCommandWithTheReason) {
