@@ -200,6 +200,30 @@ CommandEntry AddSwarmCommand(CLI::App& app, const GlobalOptions& global, const c
           }};
 }
 
+CommandEntry AddInterrupt(CLI::App& app, const GlobalOptions& global) {
+  struct Args {
+    std::string swarm_id;
+    std::string nodes = "all";
+    double timeout_seconds = kDefaultTimeoutSeconds;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* command =
+      AddCommand(app, "interrupt", "Stop the turn the nodes of a swarm are running now",
+                 "codeswarm interrupt s-3f9a1c2e --nodes 2");
+  command->add_option("swarm_id", args->swarm_id, "The swarm")->type_name("SWARM_ID")->required();
+  command->add_option("--nodes", args->nodes, "Target nodes: all, 3, or a list such as 0,2-5")
+      ->type_name("NODES")
+      ->capture_default_str();
+  AddTimeout(command, &args->timeout_seconds, "waiting for the router");
+  return {command, [&global, args] {
+            Result<NodeSpec> nodes = ParseNodeSpec(args->nodes);
+            if (!nodes.ok()) return UsageError(nodes.status().WithPrefix("--nodes"));
+            return RunWithRouter(global, [args, nodes = *nodes](Client& client, Output& output) {
+              return InterruptTurns(client, output, args->swarm_id, nodes, args->timeout_seconds);
+            });
+          }};
+}
+
 CommandEntry AddList(CLI::App& app, const GlobalOptions& global) {
   auto timeout_seconds = std::make_shared<double>(kDefaultTimeoutSeconds);
   CLI::App* command = AddCommand(app, "list", "List all swarms the router knows", "codeswarm list");
@@ -246,6 +270,7 @@ int Main(int argc, char** argv) {
                       "codeswarm status s-3f9a1c2e", kDefaultTimeoutSeconds,
                       "waiting for the router", ShowStatus),
       AddList(app, global),
+      AddInterrupt(app, global),
       AddSwarmCommand(app, global, "terminate", "Stop a swarm's job and end its turns",
                       "codeswarm terminate s-3f9a1c2e", kTerminateTimeoutSeconds,
                       "waiting for the swarm to stop", Terminate),

@@ -48,6 +48,11 @@ int ShowStatus(Client& client, Output& output, const std::string& swarm_id, doub
 // swarm_list: one table row per swarm.
 int ListSwarms(Client& client, Output& output, double timeout_seconds);
 
+// interrupt: asks the targeted nodes to stop their current turn; prints which turns were
+// interrupted and which nodes were idle. The turns' own endings go to whoever follows them.
+int InterruptTurns(Client& client, Output& output, const std::string& swarm_id,
+                   const NodeSpec& nodes, double timeout_seconds);
+
 // swarm_terminate, waiting for swarm_terminated.
 int Terminate(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
 
