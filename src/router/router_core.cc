@@ -67,7 +67,33 @@ Status RouterCore::Start() {
     }
   }
   SchedulePoll(Duration::zero());
+  WarnAboutUnknownJobs();
   return Status::Ok();
+}
+
+void RouterCore::WarnAboutUnknownJobs() {
+  using Jobs = Result<std::map<std::string, provider::JobState>>;
+  executor_.RunBlockingValue<Jobs>(
+      [&provider = provider_] { return provider.ListActiveJobs(); },
+      [this, alive = alive_](Jobs jobs) {
+        if (!*alive) return;
+        if (!jobs.ok()) {
+          spdlog::warn("cannot list the {} backend's active jobs: {}", provider_.name(),
+                       jobs.status().message());
+          return;
+        }
+        for (const auto& [job_id, state] : *jobs) {
+          bool known = false;
+          for (const auto& [id, swarm] : swarms_) known = known || swarm->job_id == job_id;
+          // A job this router started but does not know (its registry was lost, or it stopped
+          // in the middle of a launch): it holds resources nobody will use.
+          if (!known) {
+            spdlog::warn("{} job {} ({}) is active but belongs to no swarm of this router; "
+                         "cancel it with the backend's own tools if it is not wanted",
+                         provider_.name(), job_id, state.backend_state);
+          }
+        }
+      });
 }
 
 void RouterCore::Shutdown() {

@@ -107,6 +107,9 @@ class RouterCore {
   void SendInject(Node& node, const Delivery& delivery);
   void ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std::string& what);
 
+  // Logs jobs the backend runs for this router that no swarm knows.
+  void WarnAboutUnknownJobs();
+
   // Lifecycle (router_lifecycle.cc).
   void SchedulePoll(Duration delay);
   void Poll();
