@@ -156,6 +156,10 @@ class Server {
       if (stopping_) return;
       if (!ec) {
         ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+        // Events are small and must leave at once: Nagle plus the client's delayed ACK would
+        // hold each one back by up to 40 ms.
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         ClientLimits limits;
         limits.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
         limits.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);

@@ -82,7 +82,8 @@ RouterProcess::RouterProcess(const TempDir& dir, json::object config_overrides,
         {"state_dir", dir.path() + "/state"},
         {"log_level", "debug"},
         {"heartbeat_seconds", 1},
-        {"worker_timeout_seconds", 5}}},
+        {"worker_timeout_seconds", 5},
+        {"worker_orphan_seconds", 60}}},
       {"cluster",
        {{"backend", "local"},
         {"workspace_root", dir.path() + "/ws"},
@@ -95,6 +96,11 @@ RouterProcess::RouterProcess(const TempDir& dir, json::object config_overrides,
 
 RouterProcess::~RouterProcess() {
   if (process_) Kill();
+  // Workers outlive their router by design; a test's must not outlive the test.
+  for (pid_t pid : ProcessesWithEnv("CODESWARM_ROUTER_ADDR=127.0.0.1:" + std::to_string(worker_port_))) {
+    ::kill(-pid, SIGKILL);  // the worker's process group: it and its agent
+    ::kill(pid, SIGKILL);
+  }
 }
 
 void RouterProcess::Start() {
@@ -311,24 +317,28 @@ std::optional<char> ProcessState(pid_t pid) {
 
 std::vector<ProcessInfo> ProcessesOfSwarm(const std::string& swarm_id) {
   std::vector<ProcessInfo> out;
-  const std::string needle = "CODESWARM_SWARM_ID=" + swarm_id;
+  for (pid_t pid : ProcessesWithEnv("CODESWARM_SWARM_ID=" + swarm_id)) {
+    if (auto state = ProcessState(pid)) out.push_back({pid, *state});
+  }
+  return out;
+}
+
+std::vector<pid_t> ProcessesWithEnv(const std::string& needle) {
+  std::vector<pid_t> out;
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::string stat = ReadFile(entry.path().string() + "/stat");
-    std::size_t paren = stat.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= stat.size()) continue;
-    char state = stat[paren + 2];
     std::string environ = ReadFile(entry.path().string() + "/environ");
-    bool ours = false;
     std::size_t start = 0;
     while (start < environ.size()) {
       std::size_t end = environ.find('\0', start);
       if (end == std::string::npos) end = environ.size();
-      if (environ.compare(start, end - start, needle) == 0) ours = true;
+      if (environ.compare(start, end - start, needle) == 0) {
+        out.push_back(static_cast<pid_t>(std::stoi(name)));
+        break;
+      }
       start = end + 1;
     }
-    if (ours) out.push_back({static_cast<pid_t>(std::stoi(name)), state});
   }
   return out;
 }

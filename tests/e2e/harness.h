@@ -127,6 +127,9 @@ struct ProcessInfo {
 };
 std::vector<ProcessInfo> ProcessesOfSwarm(const std::string& swarm_id);
 
+// Pids of the processes whose environment holds the entry `needle` ("NAME=value").
+std::vector<pid_t> ProcessesWithEnv(const std::string& needle);
+
 // Polls `cond` every 20 ms until true or timeout; returns its last value.
 bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s);
 
