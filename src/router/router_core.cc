@@ -101,7 +101,10 @@ void RouterCore::Shutdown() {
   CancelTimer(poll_timer_);
   for (auto& [id, swarm] : swarms_) {
     CancelTimer(swarm->terminate_timer);
-    for (Node& node : swarm->nodes) CancelTimer(node.reconnect_timer);
+    for (Node& node : swarm->nodes) {
+      CancelTimer(node.reconnect_timer);
+      CancelTimer(node.ack_timer);
+    }
   }
 }
 

@@ -102,6 +102,10 @@ class RouterCore {
   void HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view body);
   void HandleReceived(Swarm& swarm, Node& node, std::string_view body);
   void MarkDelivered(const Swarm& swarm, const Node& node, Delivery& delivery);
+  // Sends the worker an ack for everything received from it so far.
+  void AckNode(Node& node);
+  static constexpr uint64_t kAckEveryEvents = 256;
+  static constexpr Duration kAckDelay = std::chrono::milliseconds(20);
   void HandleEvent(Swarm& swarm, Node& node, std::string_view body);
   void HandleDraining(Swarm& swarm, Node& node, std::string_view body);
   void SendInject(Node& node, const Delivery& delivery);

@@ -132,6 +132,7 @@ void RouterCore::EmitTurnComplete(const Swarm& swarm, const Node& node, const De
 void RouterCore::LoseNode(Swarm& swarm, Node& node, NodeConn new_state, const std::string& reason,
                           std::string_view turn_status) {
   CancelTimer(node.reconnect_timer);
+  CancelTimer(node.ack_timer);
   for (const Delivery& d : node.deliveries) {
     if (d.state == Delivery::State::kQueued) {
       EmitInjectFailed(swarm, node, d, reason);

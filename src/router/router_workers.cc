@@ -252,11 +252,31 @@ void RouterCore::HandleDraining(Swarm& swarm, Node& node, std::string_view body)
 void RouterCore::OnWorkerBatchEnd(ConnId conn) {
   auto it = worker_conns_.find(conn);
   if (it == worker_conns_.end() || it->second.swarm == nullptr) return;
-  Node& node = it->second.swarm->nodes[static_cast<std::size_t>(it->second.node_id)];
-  if (node.last_seq > node.acked_seq && node.link != nullptr) {
-    node.acked_seq = node.last_seq;
-    node.link->Send(protocol::FormatMessage("ack", json::object{{"seq", node.acked_seq}}));
+  Swarm& swarm = *it->second.swarm;
+  Node& node = swarm.nodes[static_cast<std::size_t>(it->second.node_id)];
+  if (node.last_seq <= node.acked_seq || node.link == nullptr) return;
+  // Acknowledging every read would cost a write (and the worker a read) per event while a node
+  // streams; acknowledge in bulk, and shortly after the stream pauses.
+  if (node.last_seq - node.acked_seq >= kAckEveryEvents) {
+    AckNode(node);
+    return;
   }
+  if (node.ack_timer) return;
+  node.ack_timer = executor_.RunAfter(kAckDelay, [this, swarm_id = swarm.swarm_id,
+                                                  node_id = node.node_id] {
+    Swarm* s = MutableSwarm(swarm_id);
+    if (s == nullptr) return;
+    Node& n = s->nodes[static_cast<std::size_t>(node_id)];
+    n.ack_timer.reset();
+    AckNode(n);
+  });
+}
+
+void RouterCore::AckNode(Node& node) {
+  CancelTimer(node.ack_timer);
+  if (node.last_seq <= node.acked_seq || node.link == nullptr) return;
+  node.acked_seq = node.last_seq;
+  node.link->Send(protocol::FormatMessage("ack", json::object{{"seq", node.acked_seq}}));
 }
 
 void RouterCore::OnWorkerDisconnected(ConnId conn, std::string_view reason) {
@@ -268,6 +288,7 @@ void RouterCore::OnWorkerDisconnected(ConnId conn, std::string_view reason) {
   Swarm& swarm = *info.swarm;
   Node& node = swarm.nodes[static_cast<std::size_t>(info.node_id)];
   if (node.conn_id != conn) return;  // an older connection of this node
+  CancelTimer(node.ack_timer);
   node.conn_id = 0;
   node.link = nullptr;
   if (!info.bye_reason.empty()) node.process_gone = true;  // it exits on purpose

@@ -46,6 +46,7 @@ struct Node {
   std::string instance;                // worker process instance last seen
   uint64_t last_seq = 0;               // highest event seq received from `instance`
   uint64_t acked_seq = 0;              // highest seq acknowledged to the worker
+  std::optional<TimerId> ack_timer;    // a pending acknowledgement
   std::deque<Delivery> deliveries;     // in injection order
   std::optional<TimerId> reconnect_timer;
   bool process_gone = false;           // the provider says the worker process is dead

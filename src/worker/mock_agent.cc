@@ -112,7 +112,7 @@ Status MockAgent::Start(const AgentContext& context) {
 
 bool MockAgent::Sleep(int ms) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return interrupted_; });
+  if (ms > 0) cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return interrupted_; });
   return !interrupted_;
 }
 

@@ -21,6 +21,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <mutex>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -273,7 +274,7 @@ class WorkerRuntime {
       runner_ = std::make_unique<TurnRunner>(
           *settings, context,
           [this](const std::string& id, const std::string& event, std::string data) {
-            asio::post(io_, [this, id, event, data = std::move(data)] { OnEvent(id, event, data); });
+            QueueEvent(id, event, std::move(data));
           });
       runner_->Start();
       spdlog::info("swarm {} node {}: agent {} ready to start", identity_.swarm_id,
@@ -301,21 +302,52 @@ class WorkerRuntime {
     runner_->Enqueue(TurnRequest{inject->injection_id, std::move(inject->content), ++turns_});
   }
 
+  // Called on the agent thread. Wakes the loop only when the queue was empty: while an agent
+  // streams, the loop takes many events per wakeup instead of one.
+  void QueueEvent(const std::string& injection_id, const std::string& event, std::string data) {
+    bool wake;
+    {
+      std::lock_guard lock(events_mu_);
+      wake = events_.empty();
+      events_.push_back(PendingEvent{injection_id, event, std::move(data)});
+    }
+    if (wake) asio::post(io_, [this] { TakeEvents(); });
+  }
+
+  void TakeEvents() {
+    std::vector<PendingEvent> events;
+    {
+      std::lock_guard lock(events_mu_);
+      events.swap(events_);
+    }
+    for (const PendingEvent& e : events) OnEvent(e.injection_id, e.event, e.data);
+  }
+
   void OnEvent(const std::string& injection_id, const std::string& event, const std::string& data) {
     if (outbox_.Add(injection_id, event, data) == 0) {
       spdlog::warn("router not taking events; dropped an assistant_delta ({} dropped so far)",
                    outbox_.dropped());
     }
     if (event == "turn_complete") std::erase(held_, injection_id);
-    FlushOutbox();
+    // Events arrive one handler each; flushing once after those already queued turns a burst
+    // into one write instead of a write per event.
+    if (!flush_posted_) {
+      flush_posted_ = true;
+      asio::post(io_, [this] {
+        flush_posted_ = false;
+        FlushOutbox();
+      });
+    }
   }
 
   void FlushOutbox() {
     if (!connected_ || !welcomed_) return;
+    std::string batch;
     while (const std::string* line = outbox_.NextUnsent()) {
-      WriteLine(*line);
+      batch += *line;
       outbox_.MarkSent();
     }
+    if (!batch.empty()) WriteLine(std::move(batch));
   }
 
   void WriteLine(std::string line) {
@@ -433,6 +465,14 @@ class WorkerRuntime {
   std::set<std::string> seen_;      // every injection id ever received
   int turns_ = 0;
 
+  bool flush_posted_ = false;
+  struct PendingEvent {
+    std::string injection_id;
+    std::string event;
+    std::string data;
+  };
+  std::mutex events_mu_;
+  std::vector<PendingEvent> events_;  // guarded by events_mu_: from the agent thread
   bool stopping_ = false;
   bool final_ack_wait_ = false;
   bool finished_ = false;

@@ -214,13 +214,30 @@ TEST_F(RouterCoreTest, EachNodeGetsTheFullOrderedSequence) {
   EXPECT_FALSE(status.contains("seq"));  // answers to one client carry no seq
 }
 
-TEST_F(RouterCoreTest, WorkerIsAcknowledgedAfterEachBatch) {
+TEST_F(RouterCoreTest, WorkerIsAcknowledgedShortlyAfterItsEvents) {
   std::string swarm = Launch(1);
   FakeWorkerConnection& worker = Connect(swarm, 0);
   std::string injection = Inject(swarm);
   RunTurn(swarm, 0, injection);
-  ASSERT_FALSE(worker.WithVerb("ack").empty());
+  EXPECT_TRUE(worker.WithVerb("ack").empty());  // not one ack per read
+  executor_.Advance(20ms);
+  ASSERT_EQ(worker.WithVerb("ack").size(), 1u);
   EXPECT_EQ(worker.WithVerb("ack").back(), "ack {\"seq\":6}\n");
+}
+
+TEST_F(RouterCoreTest, StreamingWorkerIsAcknowledgedInBulk) {
+  std::string swarm = Launch(1);
+  FakeWorkerConnection& worker = Connect(swarm, 0);
+  std::string injection = Inject(swarm);
+  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  for (int seq = 1; seq <= 600; ++seq) {
+    WorkerSays(swarm, 0, "event " + std::to_string(seq) + " " + injection +
+                             R"( assistant_delta {"delta":"x"})");
+  }
+  EXPECT_EQ(worker.WithVerb("ack"),
+            (std::vector<std::string>{"ack {\"seq\":256}\n", "ack {\"seq\":512}\n"}));
+  executor_.Advance(20ms);
+  EXPECT_EQ(worker.WithVerb("ack").back(), "ack {\"seq\":600}\n");
 }
 
 TEST_F(RouterCoreTest, InjectIntoTerminatedSwarmIsRejected) {
