@@ -62,6 +62,7 @@ void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
   r.Number("worker_reconnect_seconds", 0, 86400, &c->worker_reconnect_seconds);
   r.Number("worker_orphan_seconds", 1, 30 * 86400, &c->worker_orphan_seconds);
   r.Enum("log_level", {"trace", "debug", "info", "warn", "error"}, &c->log_level);
+  r.Bool("allow_other_users", &c->allow_other_users);
   r.Finish();
   if (c->worker_timeout_seconds <= c->heartbeat_seconds) {
     root.errors()->Add("router.worker_timeout_seconds: must be longer than heartbeat_seconds (" +

@@ -33,6 +33,9 @@ struct RouterConfig {
   // How long a worker keeps trying to reach a router that has gone away before it exits.
   double worker_orphan_seconds = 900;
   std::string log_level = "info";
+  // Accept client connections from other users (and from other machines, whose user cannot be
+  // checked). Off: only the user running the router (and root) may command it.
+  bool allow_other_users = false;
 };
 
 struct LocalBackendConfig {

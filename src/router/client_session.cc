@@ -21,11 +21,6 @@ class LineFramerHolder : public protocol::LineFramer {
   using LineFramer::LineFramer;
 };
 
-namespace {
-
-constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxBuffersPerWrite = 64;
-
 std::string ClosingLine(const std::string& reason) {
   std::string line;
   TimestampFormatter ts;
@@ -34,6 +29,11 @@ std::string ClosingLine(const std::string& reason) {
                             boost::json::serialize(boost::json::object{{"reason", reason}}));
   return line;
 }
+
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxBuffersPerWrite = 64;
 
 }  // namespace
 

@@ -28,6 +28,9 @@ struct ClientLimits {
   double slow_client_grace_seconds = 5;
 };
 
+// The connection_closing event line the router sends before it closes a connection itself.
+std::string ClosingLine(const std::string& reason);
+
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(boost::asio::ip::tcp::socket socket, ClientId id, RouterCore& core,

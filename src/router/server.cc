@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -22,6 +23,7 @@
 #include "common/logging.h"
 #include "router/asio_executor.h"
 #include "router/client_session.h"
+#include "router/peer_credentials.h"
 #include "router/router_core.h"
 #include "router/router_main.h"
 #include "router/worker_session.h"
@@ -151,10 +153,40 @@ class Server {
   }
 
  private:
+  // On a shared machine anyone can connect to a loopback port; only our own user (or root) may
+  // command this router unless the config says otherwise. Returns why a connection is refused.
+  std::optional<std::string> RefusalFor(tcp::socket& socket) {
+    if (config_.router.allow_other_users) return std::nullopt;
+    boost::system::error_code ec;
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    tcp::endpoint self = socket.local_endpoint(ec);
+    if (ec) return "cannot tell who is connecting: " + ec.message();
+    std::optional<uid_t> uid = LoopbackPeerUid(peer.data(), self.data());
+    if (!uid) {
+      return "connection from " + peer.address().to_string() +
+             " refused: this router only takes commands from its own user on this machine "
+             "(set router.allow_other_users to accept others)";
+    }
+    if (*uid == ::geteuid() || *uid == 0) return std::nullopt;
+    return "connection from uid " + std::to_string(*uid) + " refused: this router belongs to uid " +
+           std::to_string(::geteuid()) +
+           " and only takes commands from its own user (set router.allow_other_users to accept "
+           "others)";
+  }
+
   void AcceptClient() {
     client_acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
       if (stopping_) return;
       if (!ec) {
+        if (std::optional<std::string> refusal = RefusalFor(socket)) {
+          spdlog::warn("{}", *refusal);
+          std::string line = ClosingLine(*refusal);
+          boost::system::error_code ignored;
+          asio::write(socket, asio::buffer(line), ignored);  // small: fits the socket buffer
+          socket.close(ignored);
+          AcceptClient();
+          return;
+        }
         ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
         // Events are small and must leave at once: Nagle plus the client's delayed ACK would
         // hold each one back by up to 40 ms.

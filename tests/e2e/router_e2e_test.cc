@@ -2,6 +2,7 @@
 // client protocol.
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -367,6 +368,45 @@ TEST_F(RouterE2ETest, MalformedAndOversizedLinesAreRejectedAndTheConnectionKeeps
   EXPECT_EQ(Field(r3, "code"), "invalid_utf8");
   std::string rid = client.Send("swarm_list", {});
   EXPECT_EQ(Str(client.Answer(rid).at("event")), "swarm_list");
+}
+
+TEST_F(RouterE2ETest, AnotherUsersConnectionIsRefusedWithAReason) {
+  ASSERT_EQ(::geteuid(), 0u) << "this test switches to another user, so it runs as root";
+  RouterProcess router(dir_);
+  router.Start();
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    // Another user on the same machine (nobody) connects and sends a command.
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(router.port()));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(3);
+    const char kList[] = R"({"protocol":"codeswarm.router.v1","type":"command","command":"swarm_list","request_id":"x","payload":{}})" "\n";
+    (void)!::write(fd, kList, sizeof kList - 1);
+    // The first line the router sends back, whatever it is.
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') (void)!::write(pipe_fds[1], &c, 1);
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  json::object closing = json::parse(got).as_object();
+  EXPECT_EQ(Str(closing.at("event")), "connection_closing");
+  EXPECT_EQ(Field(closing, "reason"),
+            "connection from uid 65534 refused: this router belongs to uid 0 and only takes "
+            "commands from its own user (set router.allow_other_users to accept others)");
 }
 
 TEST_F(RouterE2ETest, SecondRouterOnTheSameAddressOrStateDirRefusesToStart) {
