@@ -113,6 +113,10 @@ int Launch(Client& client, Output& output, const LaunchRequest& request) {
                  << " (backend " << launched.Str("backend") << ", agent "
                  << launched.Str("agent_kind") << ")\n"
                  << "inject with: codeswarm inject " << swarm_id << " --prompt \"...\"\n";
+  // A queued batch job may wait long without any update: say at once what it waits for.
+  if (launched.Str("status") == "pending") {
+    output.human() << FormatSwarmUpdate(launched.data) << "\n";
+  }
   if (!request.wait) return kExitOk;
 
   LaunchProgress progress(swarm_id, node_count, output);

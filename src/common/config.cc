@@ -9,10 +9,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "common/agent_settings.h"
 #include "common/json_reader.h"
+#include "common/text.h"
 
 namespace codeswarm {
 namespace json = boost::json;
@@ -82,17 +84,102 @@ void ReadLocal(JsonObjectReader& cluster, LocalBackendConfig* c) {
   r.Finish();
 }
 
+// A value that ends up in a batch script or on a command line: any text but a line break or
+// another control character (those could end an #SBATCH line and start a shell command).
+bool IsSingleLine(std::string_view text) {
+  for (char ch : text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
+  }
+  return true;
+}
+
+void SingleLineString(JsonObjectReader& r, std::string_view key, std::string* out) {
+  if (r.String(key, out) && !IsSingleLine(*out)) {
+    r.Error(key, "must be one line without control characters");
+  }
+}
+
+void SingleLineList(JsonObjectReader& r, std::string_view key, std::vector<std::string>* out) {
+  if (!r.StringList(key, out)) return;
+  for (std::size_t i = 0; i < out->size(); ++i) {
+    if (!IsSingleLine((*out)[i])) {
+      r.Error(std::string(key) + "[" + std::to_string(i) + "]",
+              "must be one line without control characters");
+    }
+  }
+}
+
+// Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or no limit.
+bool IsSlurmTimeLimit(const std::string& text) {
+  static const std::regex kFormat(
+      R"(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|INFINITE)");
+  return std::regex_match(text, kFormat);
+}
+
+// An ssh destination: it is passed after "--", but a name that looks like an option or holds
+// spaces is a mistake worth reporting here rather than as an ssh error later.
+void ReadLoginAlias(JsonObjectReader& r, std::string_view key, std::string* out) {
+  if (!r.String(key, out)) return;
+  if (!out->empty() &&
+      (out->front() == '-' || !IsSingleLine(*out) || out->find(' ') != std::string::npos)) {
+    r.Error(key, "must be an ssh host name or alias (no spaces, not starting with '-')");
+  }
+}
+
+void ReadSlurm(JsonObjectReader& cluster, SlurmBackendConfig* c) {
+  const json::object* object = cluster.Object("slurm");
+  if (object == nullptr) return;
+  JsonObjectReader r(*object, "cluster.slurm", cluster.errors());
+  SingleLineString(r, "partition", &c->partition);
+  if (r.String("time_limit", &c->time_limit) && !c->time_limit.empty() &&
+      !IsSlurmTimeLimit(c->time_limit)) {
+    r.Error("time_limit",
+            "expected Slurm's format: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, "
+            "got \"" + Ellipsize(c->time_limit, 40) + "\"");
+  }
+  SingleLineString(r, "account", &c->account);
+  SingleLineString(r, "qos", &c->qos);
+  r.Int("agents_per_node", 1, 4096, &c->agents_per_node);
+  SingleLineList(r, "extra_directives", &c->extra_directives);
+  for (std::size_t i = 0; i < c->extra_directives.size(); ++i) {
+    std::string_view option = TrimWhitespace(c->extra_directives[i]);
+    if (StartsWith(option, "#SBATCH")) option = TrimWhitespace(option.substr(7));
+    if (!StartsWith(option, "-")) {
+      r.Error("extra_directives[" + std::to_string(i) + "]",
+              "expected an sbatch option such as \"--gres=gpu:1\" (optionally after "
+              "\"#SBATCH \")");
+    }
+  }
+  SingleLineList(r, "setup", &c->setup);
+  SingleLineString(r, "worker_command", &c->worker_command);
+  if (r.String("job_name_prefix", &c->job_name_prefix)) {
+    static const std::regex kName(R"([A-Za-z0-9._+-]{1,64})");
+    if (!std::regex_match(c->job_name_prefix, kName)) {
+      r.Error("job_name_prefix", "expected 1 to 64 of A-Z a-z 0-9 . _ + -");
+    }
+  }
+  r.Number("poll_interval_seconds", 0.2, 3600, &c->poll_interval_seconds);
+  r.Int("drain_seconds", 0, 65535, &c->drain_seconds);
+  if (r.Has("login_alias")) {
+    std::string alias;
+    ReadLoginAlias(r, "login_alias", &alias);
+    c->login_alias = alias;
+  }
+  r.Finish();
+}
+
 void ReadCluster(JsonObjectReader& root, ClusterConfig* c) {
   const json::object* object = root.Object("cluster");
   if (object == nullptr) return;
   JsonObjectReader r(*object, "cluster", root.errors());
-  r.Enum("backend", {"local"}, &c->backend);
+  r.Enum("backend", {"local", "slurm"}, &c->backend);
   r.NonEmptyString("workspace_root", &c->workspace_root);
   r.String("cluster_subdir", &c->cluster_subdir);
   if (c->cluster_subdir.find("..") != std::string::npos || StartsWithSlash(c->cluster_subdir)) {
     r.Error("cluster_subdir", "must be a relative path without '..'");
   }
   ReadLocal(r, &c->local);
+  ReadSlurm(r, &c->slurm);
   r.Finish();
 }
 
@@ -100,9 +187,9 @@ void ReadSsh(JsonObjectReader& root, SshConfig* c) {
   const json::object* object = root.Object("ssh");
   if (object == nullptr) return;
   JsonObjectReader r(*object, "ssh", root.errors());
-  r.String("login_alias", &c->login_alias);
+  ReadLoginAlias(r, "login_alias", &c->login_alias);
   r.Int("controlpersist_minutes", 0, 7 * 24 * 60, &c->controlpersist_minutes);
-  r.String("ssh_config", &c->ssh_config);
+  SingleLineString(r, "ssh_config", &c->ssh_config);
   r.Number("connect_timeout_seconds", 1, 600, &c->connect_timeout_seconds);
   r.Finish();
 }
@@ -118,6 +205,10 @@ std::string DefaultStateDir() {
 std::string Config::SwarmsRoot() const {
   if (cluster.cluster_subdir.empty()) return cluster.workspace_root;
   return (fs::path(cluster.workspace_root) / cluster.cluster_subdir).string();
+}
+
+std::string Config::SlurmLoginAlias() const {
+  return cluster.slurm.login_alias.value_or(ssh.login_alias);
 }
 
 std::string Config::WorkerAdvertiseHost() const {
@@ -151,6 +242,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
   config.router.state_dir = config.router.state_dir.empty()
                                 ? DefaultStateDir()
                                 : ResolvePath(config.router.state_dir, base_dir);
+  config.ssh.ssh_config = ResolvePath(config.ssh.ssh_config, base_dir);
   config.cluster.workspace_root =
       config.cluster.workspace_root.empty()
           ? (fs::path(config.router.state_dir) / "workspaces").string()

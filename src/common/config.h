@@ -45,11 +45,36 @@ struct LocalBackendConfig {
   double poll_interval_seconds = 1;
 };
 
+// cluster.slurm: how swarms become Slurm jobs. See docs/SLURM.md. Text values may hold any
+// character but newlines and other control characters (the script generator quotes them);
+// `setup` lines are shell by design.
+struct SlurmBackendConfig {
+  std::string partition;   // empty: the cluster's default partition
+  std::string time_limit;  // Slurm's format ("30", "01:00:00", "1-12"); empty: the partition's
+  std::string account;     // empty: the user's default account
+  std::string qos;         // empty: the default QOS
+  // A swarm of N nodes runs as N Slurm tasks on ceil(N / agents_per_node) Slurm nodes.
+  int agents_per_node = 1;
+  // Raw `#SBATCH` options, one per entry ("--gres=gpu:1" or "#SBATCH --gres=gpu:1").
+  std::vector<std::string> extra_directives;
+  // Shell lines the batch script runs before starting the workers ("module load ...").
+  std::vector<std::string> setup;
+  // The codeswarm binary as the compute nodes see it; empty: this router's own binary.
+  std::string worker_command;
+  std::string job_name_prefix = "codeswarm-";
+  double poll_interval_seconds = 10;
+  // SIGUSR1 reaches the workers this long before the time limit (0: no warning).
+  int drain_seconds = 120;
+  // Overrides ssh.login_alias when present; "" runs the Slurm commands on this machine.
+  std::optional<std::string> login_alias;
+};
+
 struct ClusterConfig {
   std::string backend = "local";
   std::string workspace_root;
   std::string cluster_subdir = "swarms";
   LocalBackendConfig local;
+  SlurmBackendConfig slurm;
 };
 
 struct SshConfig {
@@ -72,6 +97,9 @@ struct Config {
 
   // workspace_root/cluster_subdir
   std::string SwarmsRoot() const;
+  // The ssh host alias the Slurm commands go through: cluster.slurm.login_alias when set (even
+  // to ""), else ssh.login_alias. Empty: run them on this machine.
+  std::string SlurmLoginAlias() const;
   std::string WorkerAdvertiseHost() const;
 };
 

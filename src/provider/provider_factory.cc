@@ -4,13 +4,14 @@
 
 #include "provider/cluster_provider.h"
 #include "provider/local_provider.h"
+#include "provider/slurm_provider.h"
 
 namespace codeswarm::provider {
 
 namespace {
 
 // Every backend MakeProvider can build, in the order error messages list them.
-constexpr std::array<std::string_view, 1> kKnownBackends = {"local"};
+constexpr std::array<std::string_view, 2> kKnownBackends = {"local", "slurm"};
 
 // Shortest text that reads back as the same number: 900 -> "900", 0.5 -> "0.5".
 std::string FormatSeconds(double seconds) {
@@ -49,6 +50,11 @@ Result<std::unique_ptr<ClusterProvider>> MakeProvider(const Config& config) {
     Result<std::unique_ptr<LocalProvider>> local = LocalProvider::Create(config);
     if (!local.ok()) return local.status();
     return std::unique_ptr<ClusterProvider>(std::move(*local));
+  }
+  if (backend == "slurm") {
+    Result<std::unique_ptr<SlurmProvider>> slurm = SlurmProvider::Create(config);
+    if (!slurm.ok()) return slurm.status();
+    return std::unique_ptr<ClusterProvider>(std::move(*slurm));
   }
   std::string known;
   for (std::string_view name : kKnownBackends) {

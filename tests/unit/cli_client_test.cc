@@ -228,6 +228,34 @@ TEST_F(CliClientTest, LaunchWaitFailsWhenTheSwarmEnds) {
   EXPECT_EQ(err_.str(), "error: swarm s-9 ended before all nodes connected: sbatch: time limit\n");
 }
 
+TEST_F(CliClientTest, LaunchWaitShowsWhyAPendingJobWaitsAndItsProgress) {
+  FakeRouter router(
+      {
+          Line(
+              R"("event":"swarm_launched","data":{"request_id":"$RID","swarm_id":"s-9","job_id":"77","node_count":2,"status":"pending","backend":"slurm","backend_state":"PENDING","reason":"Resources","agent_kind":"mock","nodes_connected":0}})"),
+          Line(
+              R"("event":"swarm_update","data":{"swarm_id":"s-9","status":"running","backend_state":"RUNNING","reason":"running on n[1-2]","node_count":2,"nodes_connected":0}})"),
+          Line(
+              R"("event":"node_connected","data":{"swarm_id":"s-9","node_id":0,"hostname":"n1","pid":2}})"),
+          Line(
+              R"("event":"node_connected","data":{"swarm_id":"s-9","node_id":1,"hostname":"n2","pid":3}})"),
+      },
+      FakeRouter::End::kKeepOpen);
+  Connect(router);
+  LaunchRequest request;
+  request.nodes = 2;
+  request.wait = true;
+  request.timeout_seconds = 5;
+  EXPECT_EQ(Launch(*client_, *output_, request), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "launched swarm s-9: 2 nodes, job 77 (backend slurm, agent mock)\n"
+            "inject with: codeswarm inject s-9 --prompt \"...\"\n"
+            "swarm s-9 pending (PENDING: Resources), nodes connected 0/2\n"
+            "swarm s-9 running (RUNNING: running on n[1-2]), nodes connected 0/2\n"
+            "nodes connected 1/2\n"
+            "nodes connected 2/2\n");
+}
+
 TEST_F(CliClientTest, AttachFollowsTheSwarmUntilItIsTerminated) {
   FakeRouter router(
       {

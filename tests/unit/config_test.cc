@@ -35,11 +35,72 @@ TEST(ConfigTest, ReportsEveryBadKeyWithItsPath) {
             "my.json: router.port: expected an integer from 1 to 65535, got string \"8765\"; "
             "router.max_nodes: expected an integer from 1 to 100000, got integer 0; "
             "router.colour: unknown key; "
-            "cluster.backend: expected one of \"local\", got \"k8s\"; "
+            "cluster.backend: expected one of \"local\", \"slurm\", got \"k8s\"; "
             "cluster.local.worker_command: must not be an empty list (leave it out to use this "
             "binary); "
             "agent.mock.chunks: expected an integer from 1 to 1000000, got integer -1; "
             "extra: unknown key");
+}
+
+TEST(ConfigTest, SlurmSectionIsReadWithItsDefaults) {
+  auto defaults = ParseConfig(R"({"cluster":{"backend":"slurm"}})", "c", "/");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  const SlurmBackendConfig& d = defaults->cluster.slurm;
+  EXPECT_EQ(d.agents_per_node, 1);
+  EXPECT_EQ(d.job_name_prefix, "codeswarm-");
+  EXPECT_EQ(d.drain_seconds, 120);
+  EXPECT_EQ(d.poll_interval_seconds, 10);
+  EXPECT_FALSE(d.login_alias.has_value());
+
+  auto config = ParseConfig(R"({"cluster":{"backend":"slurm","slurm":{
+      "partition":"gpu","time_limit":"1-12:00","account":"a","qos":"q","agents_per_node":4,
+      "extra_directives":["--gres=gpu:1","#SBATCH --exclusive"],"setup":["module load x"],
+      "worker_command":"/opt/codeswarm","job_name_prefix":"cs.","poll_interval_seconds":2,
+      "drain_seconds":0,"login_alias":"hpc"}},"ssh":{"ssh_config":"ssh.conf"}})",
+                            "c", "/etc/cs");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  const SlurmBackendConfig& s = config->cluster.slurm;
+  EXPECT_EQ(s.partition, "gpu");
+  EXPECT_EQ(s.time_limit, "1-12:00");
+  EXPECT_EQ(s.agents_per_node, 4);
+  EXPECT_EQ(s.extra_directives.size(), 2u);
+  EXPECT_EQ(s.setup, std::vector<std::string>{"module load x"});
+  EXPECT_EQ(s.drain_seconds, 0);
+  EXPECT_EQ(config->SlurmLoginAlias(), "hpc");
+  EXPECT_EQ(config->ssh.ssh_config, "/etc/cs/ssh.conf");  // relative to the config file
+}
+
+TEST(ConfigTest, SlurmLoginAliasOverridesTheSshOneEvenWhenEmpty) {
+  auto ssh_only = ParseConfig(R"({"ssh":{"login_alias":"login1"}})", "c", "/");
+  ASSERT_TRUE(ssh_only.ok());
+  EXPECT_EQ(ssh_only->SlurmLoginAlias(), "login1");
+  auto local = ParseConfig(R"({"ssh":{"login_alias":"login1"},
+                               "cluster":{"slurm":{"login_alias":""}}})", "c", "/");
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->SlurmLoginAlias(), "");
+}
+
+TEST(ConfigTest, SlurmValuesThatCouldEscapeTheirLineAreErrors) {
+  auto config = ParseConfig(R"json({"cluster":{"slurm":{
+      "partition":"debug\ntouch /tmp/pwned","time_limit":"an hour","agents_per_node":0,
+      "extra_directives":["--comment=ok","echo hi"],"setup":["a\nb"],
+      "job_name_prefix":"cs $(x)","drain_seconds":-1,"login_alias":"-oProxyCommand=x"}},
+      "ssh":{"login_alias":"two words"}})json", "c.json", "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "c.json: cluster.slurm.partition: must be one line without control characters; "
+            "cluster.slurm.time_limit: expected Slurm's format: minutes, MM:SS, HH:MM:SS, D-HH, "
+            "D-HH:MM or D-HH:MM:SS, got \"an hour\"; "
+            "cluster.slurm.agents_per_node: expected an integer from 1 to 4096, got integer 0; "
+            "cluster.slurm.extra_directives[1]: expected an sbatch option such as "
+            "\"--gres=gpu:1\" (optionally after \"#SBATCH \"); "
+            "cluster.slurm.setup[0]: must be one line without control characters; "
+            "cluster.slurm.job_name_prefix: expected 1 to 64 of A-Z a-z 0-9 . _ + -; "
+            "cluster.slurm.drain_seconds: expected an integer from 0 to 65535, got integer -1; "
+            "cluster.slurm.login_alias: must be an ssh host name or alias (no spaces, not "
+            "starting with '-'); "
+            "ssh.login_alias: must be an ssh host name or alias (no spaces, not starting with "
+            "'-')");
 }
 
 TEST(ConfigTest, NotJsonNamesTheFile) {

@@ -592,7 +592,7 @@ TEST(ProviderFactoryTest, UnknownBackendIsNamedWithTheKnownOnes) {
   Result<std::unique_ptr<ClusterProvider>> provider = MakeProvider(config);
   ASSERT_FALSE(provider.ok());
   EXPECT_TRUE(provider.status().IsInvalidArgument());
-  EXPECT_EQ(provider.status().message(), "unknown cluster backend \"kubernetes\" (known: local)");
+  EXPECT_EQ(provider.status().message(), "unknown cluster backend \"kubernetes\" (known: local, slurm)");
 }
 
 TEST(ProviderFactoryTest, WorkerEnvironmentFollowsTheWorkerProtocol) {
