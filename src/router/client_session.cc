@@ -88,6 +88,8 @@ void ClientSession::Enqueue(std::shared_ptr<const std::string> bytes) {
   }
   queued_bytes_ += bytes->size();
   queue_.push_back(std::move(bytes));
+  spdlog::trace("client {}: queued {} bytes ({} waiting, {} in flight)", id_, queue_.back()->size(),
+                queue_.size(), in_flight_);
   if (in_flight_ == 0) WriteMore();
 }
 
@@ -120,7 +122,8 @@ void ClientSession::WriteMore() {
   in_flight_ = std::min(queue_.size(), kMaxBuffersPerWrite);
   for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(*queue_[i]));
   asio::async_write(socket_, buffers,
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                      spdlog::trace("client {}: wrote {} bytes: {}", self->id_, n, ec.message());
                       for (std::size_t i = 0; i < self->in_flight_; ++i) {
                         self->queued_bytes_ -= self->queue_.front()->size();
                         self->queue_.pop_front();
@@ -197,6 +200,7 @@ void ClientHub::Flush() {
   if (batch_.empty()) return;
   auto shared = std::make_shared<const std::string>(std::move(batch_));
   batch_.clear();
+  spdlog::trace("flushing {} bytes to {} clients", shared->size(), sessions_.size());
   ForEachSession([&](ClientSession& session) { session.Enqueue(shared); });
 }
 

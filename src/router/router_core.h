@@ -121,6 +121,8 @@ class RouterCore {
   // Stops the job; the swarm then ends as `final_status` with `reason`.
   void StartTermination(Swarm& swarm, SwarmStatus final_status = SwarmStatus::kTerminated,
                         const std::string& reason = "terminated by request");
+  // Asks the provider to stop the job (once).
+  void TerminateJob(Swarm& swarm);
   void FinishTermination(const std::string& swarm_id, Status terminated);
   void CompleteTermination(Swarm& swarm);
   // Ends the swarm: every node finalized with `reason`, status `status`.

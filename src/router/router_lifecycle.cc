@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "protocol/worker_protocol.h"
 #include "router/router_core.h"
 
 namespace codeswarm::router {
@@ -168,7 +169,13 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
   events_.Broadcast("node_disconnected", data);
 
   if (swarm.status == SwarmStatus::kTerminating) {
-    if (swarm.terminate_backend_done && swarm.ConnectedCount() == 0) CompleteTermination(swarm);
+    if (swarm.ConnectedCount() == 0) {
+      if (!swarm.terminate_job_started) {
+        TerminateJob(swarm);  // every worker has stopped on its own
+      } else if (swarm.terminate_backend_done) {
+        CompleteTermination(swarm);
+      }
+    }
     return;
   }
   if (node.process_gone) {
@@ -199,6 +206,33 @@ void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
   swarm.terminate_reason = reason;
   SetStatus(swarm, SwarmStatus::kTerminating);
   spdlog::info("stopping swarm {} (job {}): {}", swarm.swarm_id, swarm.job_id, reason);
+  // Connected workers are asked to end their turns themselves first (interrupted, with the
+  // reason), so that the backend's signals find nothing left to cut short; the job is stopped
+  // once they are gone, or after the drain time.
+  const std::string why = final_status == SwarmStatus::kTerminated ? "swarm terminated" : reason;
+  for (Node& node : swarm.nodes) {
+    if (node.link != nullptr) {
+      node.link->Send(protocol::FormatMessage("shutdown", json::object{{"reason", why}}));
+    }
+  }
+  if (swarm.ConnectedCount() == 0) {
+    TerminateJob(swarm);
+    return;
+  }
+  swarm.terminate_timer =
+      executor_.RunAfter(FromSeconds(options_.terminate_drain_seconds),
+                         [this, swarm_id = swarm.swarm_id] {
+                           Swarm* s = MutableSwarm(swarm_id);
+                           if (s == nullptr) return;
+                           s->terminate_timer.reset();
+                           TerminateJob(*s);
+                         });
+}
+
+void RouterCore::TerminateJob(Swarm& swarm) {
+  CancelTimer(swarm.terminate_timer);
+  if (swarm.terminate_job_started) return;
+  swarm.terminate_job_started = true;
   executor_.RunBlockingValue<Status>(
       [&provider = provider_, job_id = swarm.job_id] { return provider.Terminate(job_id); },
       [this, alive = alive_, swarm_id = swarm.swarm_id](Status s) {
@@ -212,6 +246,7 @@ void RouterCore::FinishTermination(const std::string& swarm_id, Status terminate
   if (!terminated.ok()) {
     std::string reason = "terminate failed: " + terminated.message();
     spdlog::error("swarm {}: {}", swarm_id, reason);
+    swarm->terminate_job_started = false;
     swarm->status = SwarmStatus::kRunning;  // the next poll corrects this if it is wrong
     swarm->reason = reason;
     Persist(*swarm);

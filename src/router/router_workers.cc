@@ -206,6 +206,10 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
     MarkDelivered(swarm, node, *delivery);
   }
   const std::string_view name = event->event;
+  if (name != "assistant_delta") {
+    spdlog::debug("swarm {} node {}: {} {} (seq {})", swarm.swarm_id, node.node_id, name,
+                  event->injection_id, event->seq);
+  }
   if (name == "turn_started") {
     delivery->state = Delivery::State::kRunning;
   } else if (name == "usage") {

@@ -85,6 +85,7 @@ struct Swarm {
   };
   std::vector<TerminateWaiter> terminate_waiters;
   bool terminate_requested = false;     // asked for while launching
+  bool terminate_job_started = false;  // the provider has been asked to stop the job
   bool terminate_backend_done = false;  // the provider has stopped the job
   // How the swarm ends once its termination completes.
   SwarmStatus terminate_status = SwarmStatus::kTerminated;

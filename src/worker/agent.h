@@ -75,7 +75,10 @@ class Agent {
   virtual Status Start(const AgentContext& context) = 0;
   // Runs one turn to its end and says how it ended. Blocks.
   virtual TurnOutcome RunTurn(const TurnRequest& turn, TurnSink& sink) = 0;
-  // Asks the running turn to end soon; RunTurn then returns kInterrupted. No-op when idle.
+  // Asks the running turn to end soon; RunTurn then returns kInterrupted. Called only while
+  // RunTurn runs, and repeated (every 100 ms) until it returns — so an agent may clear its flag
+  // when a turn begins without losing a request that lands at that moment — so it must be cheap
+  // and idempotent.
   virtual void Interrupt() = 0;
   // Releases the agent's resources (kills its process). Called once, last.
   virtual void Stop() {}

@@ -50,8 +50,16 @@ class EventSink : public TurnSink {
 
 }  // namespace
 
-TurnRunner::TurnRunner(AgentSettings settings, AgentContext context, Emit emit)
-    : settings_(std::move(settings)), context_(std::move(context)), emit_(std::move(emit)) {}
+TurnRunner::TurnRunner(AgentSettings settings, AgentContext context, Emit emit,
+                       AgentMaker make_agent)
+    : settings_(std::move(settings)),
+      context_(std::move(context)),
+      emit_(std::move(emit)),
+      make_agent_(std::move(make_agent)) {}
+
+TurnRunner::AgentMaker TurnRunner::DefaultAgentMaker() {
+  return [](const AgentSettings& settings) { return MakeAgent(settings); };
+}
 
 TurnRunner::~TurnRunner() { Shutdown("worker stopping"); }
 
@@ -59,6 +67,7 @@ void TurnRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
 
 void TurnRunner::Enqueue(TurnRequest turn) {
   std::string reason;
+  TurnOutcome::Status ending;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -67,9 +76,10 @@ void TurnRunner::Enqueue(TurnRequest turn) {
       return;
     }
     reason = stop_reason_;
+    ending = stop_status_;
   }
   // Shutdown already ended the queue; a late arrival ends the same way.
-  EmitComplete(turn.injection_id, "interrupted", reason);
+  EmitComplete(turn.injection_id, TurnStatusName(ending), reason);
 }
 
 void TurnRunner::Interrupt(const std::string& injection_id) {
@@ -77,7 +87,7 @@ void TurnRunner::Interrupt(const std::string& injection_id) {
     std::lock_guard lock(mu_);
     if (agent_ != nullptr && !running_.empty() && injection_id == running_) {
       interrupt_requested_ = true;
-      agent_->Interrupt();
+      turn_cv_.notify_all();  // the turn's supervisor tells the agent
       return;
     }
     auto queued = std::find_if(queue_.begin(), queue_.end(), [&](const TurnRequest& t) {
@@ -89,14 +99,15 @@ void TurnRunner::Interrupt(const std::string& injection_id) {
   EmitComplete(injection_id, "interrupted", "interrupted by request before it started");
 }
 
-void TurnRunner::Shutdown(const std::string& reason) {
+void TurnRunner::Shutdown(const std::string& reason, TurnOutcome::Status ending) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       stopping_ = true;
       stop_reason_ = reason;
-      if (agent_ != nullptr && !running_.empty()) agent_->Interrupt();
+      stop_status_ = ending;
       cv_.notify_all();
+      turn_cv_.notify_all();
     }
   }
   if (thread_.joinable()) thread_.join();
@@ -112,7 +123,7 @@ void TurnRunner::EmitComplete(const std::string& injection_id, std::string_view 
 void TurnRunner::Loop() {
   std::unique_ptr<Agent> agent;
   Status start_status = Status::Ok();
-  Result<std::unique_ptr<Agent>> made = MakeAgent(settings_);
+  Result<std::unique_ptr<Agent>> made = make_agent_(settings_);
   if (made.ok()) {
     agent = std::move(*made);
     start_status = agent->Start(context_);
@@ -136,6 +147,7 @@ void TurnRunner::Loop() {
       running_ = turn.injection_id;
       timed_out_ = false;
       interrupt_requested_ = false;
+      turn_done_ = false;
     }
     RunOne(start_status.ok() ? agent.get() : nullptr, start_status, turn);
     std::lock_guard lock(mu_);
@@ -143,14 +155,40 @@ void TurnRunner::Loop() {
   }
   std::deque<TurnRequest> left;
   std::string reason;
+  TurnOutcome::Status ending;
   {
     std::lock_guard lock(mu_);
     left.swap(queue_);
     reason = stop_reason_;
+    ending = stop_status_;
     agent_ = nullptr;
   }
-  for (const TurnRequest& turn : left) EmitComplete(turn.injection_id, "interrupted", reason);
+  for (const TurnRequest& turn : left) {
+    EmitComplete(turn.injection_id, TurnStatusName(ending), reason);
+  }
   if (agent) agent->Stop();
+}
+
+void TurnRunner::SuperviseTurn(Agent* agent) {
+  const bool has_deadline = settings_.turn_timeout_seconds > 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + FromSeconds(has_deadline ? settings_.turn_timeout_seconds : 0);
+  std::unique_lock lock(mu_);
+  while (!turn_done_) {
+    if (has_deadline && !timed_out_ && std::chrono::steady_clock::now() >= deadline) {
+      timed_out_ = true;
+    }
+    if (interrupt_requested_ || stopping_ || timed_out_) {
+      // Asked again until the turn ends: an agent clears its interrupt flag when a turn begins,
+      // so a request that lands just as RunTurn starts would otherwise be lost.
+      agent->Interrupt();
+      turn_cv_.wait_for(lock, kInterruptRepeat);
+    } else if (has_deadline) {
+      turn_cv_.wait_until(lock, deadline);
+    } else {
+      turn_cv_.wait(lock);
+    }
+  }
 }
 
 void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequest& turn) {
@@ -159,39 +197,25 @@ void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequ
     return;
   }
   emit_(turn.injection_id, "turn_started", "{}");
-  // The turn timeout: a watchdog thread interrupts the agent when the turn runs too long.
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  bool done = false;
-  std::thread watchdog;
-  if (settings_.turn_timeout_seconds > 0) {
-    watchdog = std::thread([&] {
-      std::unique_lock lock(done_mu);
-      if (!done_cv.wait_for(lock, FromSeconds(settings_.turn_timeout_seconds), [&] { return done; })) {
-        std::lock_guard runner_lock(mu_);
-        timed_out_ = true;
-        agent->Interrupt();
-      }
-    });
-  }
+  std::thread supervisor([this, agent] { SuperviseTurn(agent); });
   EventSink sink(emit_, turn.injection_id);
   TurnOutcome outcome = agent->RunTurn(turn, sink);
-  if (watchdog.joinable()) {
-    {
-      std::lock_guard lock(done_mu);
-      done = true;
-    }
-    done_cv.notify_all();
-    watchdog.join();
+  {
+    std::lock_guard lock(mu_);
+    turn_done_ = true;
   }
+  turn_cv_.notify_all();
+  supervisor.join();
   bool timed_out;
   bool requested;
   std::string stop_reason;
+  TurnOutcome::Status stop_status;
   {
     std::lock_guard lock(mu_);
     timed_out = timed_out_;
     requested = interrupt_requested_;
     stop_reason = stopping_ ? stop_reason_ : "";
+    stop_status = stop_status_;
   }
   if (timed_out && outcome.status != TurnOutcome::Status::kCompleted) {
     char seconds[32];
@@ -199,7 +223,7 @@ void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequ
     outcome = TurnOutcome::Failed("turn timed out after " + std::string(seconds) + " s");
   } else if (outcome.status == TurnOutcome::Status::kInterrupted) {
     if (!stop_reason.empty()) {
-      outcome.error = stop_reason;
+      outcome = TurnOutcome{stop_status, stop_reason};
     } else if (requested) {
       outcome.error = "interrupted by request";
     }

@@ -70,9 +70,14 @@ class WorkerRuntime {
   void Start() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
-      // SIGUSR1 is what the Slurm batch script forwards as the walltime warning.
-      BeginShutdown(sig == SIGUSR1 ? "the job's time limit is near (SIGUSR1)"
-                                   : "worker terminated (" + SignalName(sig) + ")");
+      // SIGUSR1 is what the Slurm batch script forwards as the walltime warning: a planned stop.
+      // SIGTERM without the router's `shutdown` first comes from outside (scancel, preemption,
+      // kill): the turns it cuts short failed.
+      if (sig == SIGUSR1) {
+        BeginShutdown("the job's time limit is near (SIGUSR1)", TurnOutcome::Status::kInterrupted);
+      } else {
+        BeginShutdown("worker terminated (" + SignalName(sig) + ")", TurnOutcome::Status::kFailed);
+      }
     });
     asio::co_spawn(io_, Main(), asio::detached);
   }
@@ -104,14 +109,14 @@ class WorkerRuntime {
       if (std::chrono::steady_clock::now() - last_contact > FromSeconds(identity_.orphan_seconds)) {
         spdlog::error("router unreachable for more than {} s; giving up", identity_.orphan_seconds);
         exit_code_ = kExitOrphaned;
-        BeginShutdown("router unreachable");
+        BeginShutdown("router unreachable", TurnOutcome::Status::kFailed);
         break;
       }
       auto jitter = std::chrono::milliseconds(rng() % (backoff.count() / 2 + 1));
       co_await Sleep(backoff + jitter);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
-    if (!stopping_) BeginShutdown("worker exiting");
+    if (!stopping_) BeginShutdown("worker exiting", TurnOutcome::Status::kFailed);
   }
 
   asio::awaitable<void> Sleep(Duration d) {
@@ -234,6 +239,10 @@ class WorkerRuntime {
       Result<uint64_t> seq = protocol::ParseSeqField(split->body, "seq");
       if (seq.ok()) outbox_.Ack(*seq);
       if (final_ack_wait_ && outbox_.acked() >= outbox_.last_seq()) FinishShutdown();
+    } else if (verb == "shutdown") {
+      Result<std::string> reason = protocol::ParseStringField(split->body, "reason");
+      BeginShutdown(reason.ok() ? *reason : "the router asked this worker to stop",
+                    TurnOutcome::Status::kInterrupted);
     } else if (verb == "interrupt") {
       Result<std::string> id = protocol::ParseStringField(split->body, "injection_id");
       if (id.ok() && runner_) runner_->Interrupt(*id);
@@ -298,6 +307,7 @@ class WorkerRuntime {
     // Acknowledge every time (the router resends until it hears this), run only once.
     WriteLine(protocol::FormatMessage("received", json::object{{"injection_id", inject->injection_id}}));
     if (!seen_.insert(inject->injection_id).second) return;
+    spdlog::debug("received injection {} ({} bytes)", inject->injection_id, inject->content.size());
     held_.push_back(inject->injection_id);
     runner_->Enqueue(TurnRequest{inject->injection_id, std::move(inject->content), ++turns_});
   }
@@ -324,6 +334,7 @@ class WorkerRuntime {
   }
 
   void OnEvent(const std::string& injection_id, const std::string& event, const std::string& data) {
+    if (event != "assistant_delta") spdlog::debug("{} {}", injection_id, event);
     if (outbox_.Add(injection_id, event, data) == 0) {
       spdlog::warn("router not taking events; dropped an assistant_delta ({} dropped so far)",
                    outbox_.dropped());
@@ -394,7 +405,7 @@ class WorkerRuntime {
   }
 
   // SIGTERM, orphan timeout: stop taking turns, end the ones held, tell the router, exit.
-  void BeginShutdown(const std::string& reason) {
+  void BeginShutdown(const std::string& reason, TurnOutcome::Status ending) {
     if (stopping_) return;
     stopping_ = true;
     stop_reason_ = reason;
@@ -409,8 +420,8 @@ class WorkerRuntime {
       return;
     }
     // Ending the running turn may take the agent a moment; the loop keeps serving meanwhile.
-    shutdown_thread_ = std::thread([this, reason] {
-      runner_->Shutdown(reason);
+    shutdown_thread_ = std::thread([this, reason, ending] {
+      runner_->Shutdown(reason, ending);
       asio::post(io_, [this] { OnRunnerStopped(); });
     });
   }

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -28,6 +30,11 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // CODESWARM_KEEP_TEST_DIRS=1 keeps configs, router and worker logs for a look after a failure.
+  if (const char* keep = std::getenv("CODESWARM_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1') {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
@@ -207,6 +214,9 @@ bool ProtocolClient::ReadSome(std::chrono::milliseconds timeout) {
     return false;
   }
   buffer_.append(buf, static_cast<std::size_t>(n));
+  if (std::getenv("CODESWARM_TEST_TRACE") != nullptr) {
+    std::fprintf(stderr, "client fd %d: received %zd bytes\n", fd_, n);
+  }
   std::size_t start = 0, nl;
   while ((nl = buffer_.find('\n', start)) != std::string::npos) {
     std::string line = buffer_.substr(start, nl - start);

@@ -341,7 +341,7 @@ TEST_F(RouterCoreTest, NewWorkerInstanceFailsTheOldInstancesTurns) {
 
 TEST_F(RouterCoreTest, TerminateEndsTurnsBeforeAnsweringAndFailsQueuedInjections) {
   std::string swarm = Launch(2);
-  Connect(swarm, 0);
+  FakeWorkerConnection& worker = Connect(swarm, 0);
   std::string injection = Inject(swarm);
   WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
   WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
@@ -349,8 +349,13 @@ TEST_F(RouterCoreTest, TerminateEndsTurnsBeforeAnsweringAndFailsQueuedInjections
   core_->OnClientLine(kClient, Command("swarm_terminate", R"({"swarm_id":")" + swarm + "\"}", "t1"));
   core_->OnClientLine(kClient, Command("swarm_terminate", R"({"swarm_id":")" + swarm + "\"}", "t2"));
   executor_.RunPending();
-  EXPECT_EQ(provider_.terminated, std::vector<std::string>{"job-" + swarm});
+  // The worker is asked to stop first; the job is stopped once it has gone.
+  EXPECT_EQ(worker.WithVerb("shutdown"),
+            std::vector<std::string>{"shutdown {\"reason\":\"swarm terminated\"}\n"});
+  EXPECT_TRUE(provider_.terminated.empty());
   core_->OnWorkerDisconnected(Conn(swarm, 0), "connection closed by the worker");
+  executor_.RunPending();
+  EXPECT_EQ(provider_.terminated, std::vector<std::string>{"job-" + swarm});
   std::vector<std::string> names = clients_.Names();
   // swarm_update(terminating), node 0's turn interrupted, node 1's injection failed, the final
   // swarm_update, then one answer per terminate request.
@@ -367,6 +372,18 @@ TEST_F(RouterCoreTest, TerminateEndsTurnsBeforeAnsweringAndFailsQueuedInjections
   EXPECT_EQ(answers[0].at("data").at("request_id"), "t1");
   EXPECT_EQ(answers[1].at("data").at("request_id"), "t2");
   EXPECT_EQ(core_->FindSwarm(swarm)->status, SwarmStatus::kTerminated);
+}
+
+TEST_F(RouterCoreTest, WorkerThatIgnoresShutdownIsStoppedThroughTheBackendAfterTheDrainTime) {
+  std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  core_->OnClientLine(kClient, Command("swarm_terminate", R"({"swarm_id":")" + swarm + "\"}", "t"));
+  executor_.Advance(1900ms);
+  EXPECT_TRUE(provider_.terminated.empty());
+  executor_.Advance(200ms);
+  EXPECT_EQ(provider_.terminated, std::vector<std::string>{"job-" + swarm});
+  executor_.Advance(3s);  // its connection never closed: the router ends the turns itself
+  EXPECT_EQ(clients_.Last("swarm_terminated").at("data").at("request_id"), "t");
 }
 
 TEST_F(RouterCoreTest, TerminateFailureIsReportedAndTheSwarmKeepsRunning) {

@@ -185,6 +185,47 @@ TEST(TurnRunnerTest, ShutdownInterruptsTheRunningTurnAndEndsQueuedOnes) {
   EXPECT_EQ(log.Complete("i-3").at("status"), "interrupted");
 }
 
+// An agent that, like the real adapters, clears its interrupt flag as a turn begins — late, so
+// that a request arriving just after turn_started is cleared.
+class SlowStartingAgent : public Agent {
+ public:
+  Status Start(const AgentContext&) override { return Status::Ok(); }
+  TurnOutcome RunTurn(const TurnRequest&, TurnSink&) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::unique_lock lock(mu_);
+    interrupted_ = false;
+    bool stopped = cv_.wait_for(lock, std::chrono::seconds(10), [&] { return interrupted_; });
+    return stopped ? TurnOutcome::Interrupted("interrupted") : TurnOutcome::Completed();
+  }
+  void Interrupt() override {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool interrupted_ = false;
+};
+
+TEST(TurnRunnerTest, InterruptArrivingAsTheTurnBeginsIsNotLost) {
+  EventLog log;
+  TurnRunner runner(MockSettings(), AgentContext{"s-1", 0, "", "/tmp"}, log.Emitter(),
+                    [](const AgentSettings&) -> Result<std::unique_ptr<Agent>> {
+                      return std::unique_ptr<Agent>(std::make_unique<SlowStartingAgent>());
+                    });
+  runner.Start();
+  runner.Enqueue({"i-1", "x", 1});
+  while (log.Names("i-1").empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto start = std::chrono::steady_clock::now();
+  runner.Interrupt("i-1");  // lands before the agent clears its flag
+  log.WaitForCompletes(1);
+  EXPECT_EQ(log.Complete("i-1").at("status"), "interrupted");
+  EXPECT_EQ(log.Complete("i-1").at("error"), "interrupted by request");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
 TEST(WorkerIdentityTest, ReadsEnvironmentAndFallsBackToSlurmProcid) {
   std::map<std::string, std::string> env = {{"CODESWARM_SWARM_ID", "s-1"},
                                             {"CODESWARM_SECRET", "abc"},
