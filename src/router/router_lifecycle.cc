@@ -169,12 +169,10 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
   events_.Broadcast("node_disconnected", data);
 
   if (swarm.status == SwarmStatus::kTerminating) {
-    if (swarm.ConnectedCount() == 0) {
-      if (!swarm.terminate_job_started) {
-        TerminateJob(swarm);  // every worker has stopped on its own
-      } else if (swarm.terminate_backend_done) {
-        CompleteTermination(swarm);
-      }
+    if (!swarm.terminate_job_started && swarm.AllConnectedDrained()) {
+      TerminateJob(swarm);
+    } else if (swarm.terminate_backend_done && swarm.ConnectedCount() == 0) {
+      CompleteTermination(swarm);
     }
     return;
   }
@@ -207,15 +205,15 @@ void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
   SetStatus(swarm, SwarmStatus::kTerminating);
   spdlog::info("stopping swarm {} (job {}): {}", swarm.swarm_id, swarm.job_id, reason);
   // Connected workers are asked to end their turns themselves first (interrupted, with the
-  // reason), so that the backend's signals find nothing left to cut short; the job is stopped
-  // once they are gone, or after the drain time.
+  // reason); the job is stopped once each has drained (or gone), or after the drain time, so
+  // the backend's signals find nothing left to cut short.
   const std::string why = final_status == SwarmStatus::kTerminated ? "swarm terminated" : reason;
   for (Node& node : swarm.nodes) {
     if (node.link != nullptr) {
       node.link->Send(protocol::FormatMessage("shutdown", json::object{{"reason", why}}));
     }
   }
-  if (swarm.ConnectedCount() == 0) {
+  if (swarm.AllConnectedDrained()) {
     TerminateJob(swarm);
     return;
   }

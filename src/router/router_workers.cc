@@ -51,6 +51,11 @@ void RouterCore::OnWorkerLine(ConnId conn, std::string_view line) {
     // Any line is a sign of life; the session keeps the time.
   } else if (verb == "draining") {
     HandleDraining(swarm, node, split->body);
+  } else if (verb == "drained") {
+    node.drained = true;
+    if (swarm.status == SwarmStatus::kTerminating && swarm.AllConnectedDrained()) {
+      TerminateJob(swarm);  // every worker has ended its turns: stop the job now
+    }
   } else if (verb == "bye") {
     Result<std::string> reason = protocol::ParseStringField(split->body, "reason");
     info.bye_reason = reason.ok() ? *reason : "no reason given";
@@ -116,6 +121,7 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
     node.deliveries = std::move(kept);
     node.last_seq = node.acked_seq = 0;
     node.draining.clear();
+    node.drained = false;
   }
   if (node.instance.empty()) {
     // First contact since this router started: the worker may hold injections a previous

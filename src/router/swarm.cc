@@ -49,6 +49,13 @@ std::string_view Node::StateName() const {
   return "unknown";
 }
 
+bool Swarm::AllConnectedDrained() const {
+  for (const Node& node : nodes) {
+    if (node.conn == NodeConn::kConnected && !node.drained) return false;
+  }
+  return true;
+}
+
 int Swarm::ConnectedCount() const {
   int n = 0;
   for (const Node& node : nodes) n += node.conn == NodeConn::kConnected ? 1 : 0;

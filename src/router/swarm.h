@@ -51,6 +51,7 @@ struct Node {
   std::optional<TimerId> reconnect_timer;
   bool process_gone = false;           // the provider says the worker process is dead
   std::string draining;                // why the worker stopped taking turns; empty if it takes them
+  bool drained = false;                // it has ended every turn it held and waits to be stopped
   std::string hostname;
   int64_t pid = 0;
   int turns_completed = 0;
@@ -93,6 +94,8 @@ struct Swarm {
   std::optional<TimerId> terminate_timer;
 
   int ConnectedCount() const;
+  // Every connected node has drained (after a `shutdown`): the job can be stopped.
+  bool AllConnectedDrained() const;
   // Recomputes every node's ids_json (after job_id is known).
   void RefreshIds();
 };

@@ -74,9 +74,9 @@ class WorkerRuntime {
       // SIGTERM without the router's `shutdown` first comes from outside (scancel, preemption,
       // kill): the turns it cuts short failed.
       if (sig == SIGUSR1) {
-        BeginShutdown("the job's time limit is near (SIGUSR1)", TurnOutcome::Status::kInterrupted);
+        Stop("the job's time limit is near (SIGUSR1)", TurnOutcome::Status::kInterrupted, true);
       } else {
-        BeginShutdown("worker terminated (" + SignalName(sig) + ")", TurnOutcome::Status::kFailed);
+        Stop("worker terminated (" + SignalName(sig) + ")", TurnOutcome::Status::kFailed, true);
       }
     });
     asio::co_spawn(io_, Main(), asio::detached);
@@ -105,18 +105,22 @@ class WorkerRuntime {
         last_contact = std::chrono::steady_clock::now();
         backoff = std::chrono::milliseconds(100);
       }
-      if (stopping_) break;
+      if (stopping_) {
+        // Stopped and now disconnected: there is no one left to wait for.
+        Stop(stop_reason_, TurnOutcome::Status::kFailed, true);
+        break;
+      }
       if (std::chrono::steady_clock::now() - last_contact > FromSeconds(identity_.orphan_seconds)) {
         spdlog::error("router unreachable for more than {} s; giving up", identity_.orphan_seconds);
         exit_code_ = kExitOrphaned;
-        BeginShutdown("router unreachable", TurnOutcome::Status::kFailed);
+        Stop("router unreachable", TurnOutcome::Status::kFailed, true);
         break;
       }
       auto jitter = std::chrono::milliseconds(rng() % (backoff.count() / 2 + 1));
       co_await Sleep(backoff + jitter);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
-    if (!stopping_) BeginShutdown("worker exiting", TurnOutcome::Status::kFailed);
+    if (!stopping_) Stop("worker exiting", TurnOutcome::Status::kFailed, true);
   }
 
   asio::awaitable<void> Sleep(Duration d) {
@@ -241,8 +245,8 @@ class WorkerRuntime {
       if (final_ack_wait_ && outbox_.acked() >= outbox_.last_seq()) FinishShutdown();
     } else if (verb == "shutdown") {
       Result<std::string> reason = protocol::ParseStringField(split->body, "reason");
-      BeginShutdown(reason.ok() ? *reason : "the router asked this worker to stop",
-                    TurnOutcome::Status::kInterrupted);
+      Stop(reason.ok() ? *reason : "the router asked this worker to stop",
+           TurnOutcome::Status::kInterrupted, false);
     } else if (verb == "interrupt") {
       Result<std::string> id = protocol::ParseStringField(split->body, "injection_id");
       if (id.ok() && runner_) runner_->Interrupt(*id);
@@ -404,19 +408,26 @@ class WorkerRuntime {
     });
   }
 
-  // SIGTERM, orphan timeout: stop taking turns, end the ones held, tell the router, exit.
-  void BeginShutdown(const std::string& reason, TurnOutcome::Status ending) {
-    if (stopping_) return;
+  // Stops taking turns and ends the ones held with `ending` and `reason`. With `leave` (a signal,
+  // the orphan timeout) the worker then says bye and exits. Without it (the router's `shutdown`
+  // during a terminate) it reports `drained` and waits, connected, for the backend to stop it —
+  // so a Slurm job is cancelled, not completed, and nothing is left for the kill to cut short.
+  void Stop(const std::string& reason, TurnOutcome::Status ending, bool leave) {
+    if (leave) leave_ = true;
+    if (stopping_) {
+      if (leave && runner_stopped_) Leave();
+      return;
+    }
     stopping_ = true;
     stop_reason_ = reason;
-    spdlog::info("shutting down: {}", reason);
+    spdlog::info("stopping: {}", reason);
     backoff_timer_.cancel();
     // Tell the router first, so it stops sending work here and says so to its clients.
     if (connected_ && welcomed_) {
       WriteLine(protocol::FormatMessage("draining", json::object{{"reason", reason}}));
     }
     if (!runner_) {
-      FinishShutdown();
+      OnRunnerStopped();
       return;
     }
     // Ending the running turn may take the agent a moment; the loop keeps serving meanwhile.
@@ -427,11 +438,23 @@ class WorkerRuntime {
   }
 
   void OnRunnerStopped() {
+    runner_stopped_ = true;
+    FlushOutbox();
+    if (leave_ || !connected_ || !welcomed_) {
+      Leave();
+      return;
+    }
+    WriteLine("drained {}\n");
+  }
+
+  // Says bye after the last events, waits up to kFinalAckWait for the router's ack, exits.
+  void Leave() {
+    if (leaving_) return;
+    leaving_ = true;
     if (!connected_ || !welcomed_) {
       FinishShutdown();
       return;
     }
-    FlushOutbox();
     WriteLine(protocol::FormatMessage("bye", json::object{{"reason", stop_reason_}}));
     if (outbox_.acked() >= outbox_.last_seq()) {
       FinishShutdown();
@@ -484,7 +507,10 @@ class WorkerRuntime {
   };
   std::mutex events_mu_;
   std::vector<PendingEvent> events_;  // guarded by events_mu_: from the agent thread
-  bool stopping_ = false;
+  bool stopping_ = false;        // takes no more turns
+  bool leave_ = false;           // exits once its turns have ended
+  bool runner_stopped_ = false;  // every held turn has ended
+  bool leaving_ = false;
   bool final_ack_wait_ = false;
   bool finished_ = false;
   std::string stop_reason_;
