@@ -172,6 +172,7 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   if (status != 0) response.status = static_cast<int>(status);
+  curl_easy_reset(easy);  // drop the pointers to this call's buffers; keeps the connection
   return response;
 }
 
