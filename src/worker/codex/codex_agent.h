@@ -9,6 +9,8 @@
 // swarm; codex's thread is gone with it).
 #pragma once
 
+#include <boost/json/fwd.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -17,10 +19,6 @@
 #include "common/agent_settings.h"
 #include "worker/agent.h"
 #include "worker/codex/codex_process.h"
-
-namespace boost::json {
-class object;
-}
 
 namespace codeswarm::worker::codex {
 
