@@ -1,11 +1,13 @@
 #include "worker/agent_factory.h"
 
+#include "worker/claude/claude_agent.h"
 #include "worker/mock_agent.h"
 
 namespace codeswarm::worker {
 
 Result<std::unique_ptr<Agent>> MakeAgent(const AgentSettings& settings) {
   if (settings.kind == "mock") return std::unique_ptr<Agent>(std::make_unique<MockAgent>(settings.mock));
+  if (settings.kind == "claude") return std::unique_ptr<Agent>(std::make_unique<claude::ClaudeAgent>(settings.claude));
   return Status::InvalidArgument("agent kind \"" + settings.kind + "\" is not supported by this worker");
 }
 
