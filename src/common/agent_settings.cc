@@ -40,6 +40,7 @@ void ReadCodex(JsonObjectReader& parent, CodexAgentSettings* codex) {
   r.Enum("approval_decision", kDecisions, &codex->approval_decision);
   r.String("codex_home", &codex->codex_home);
   r.StringList("config", &codex->config);
+  r.Bool("replace_base_instructions", &codex->replace_base_instructions);
   r.Finish();
 }
 

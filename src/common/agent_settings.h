@@ -39,6 +39,9 @@ struct CodexAgentSettings {
   std::string approval_decision = std::string(kDefaultApprovalDecision);
   std::string codex_home;                 // CODEX_HOME; empty: inherited
   std::vector<std::string> config;        // extra `-c key=value` overrides
+  // The swarm's system prompt is given as codex's developer instructions (after codex's own
+  // prompt, which teaches the model its tools); true: as base instructions, replacing it.
+  bool replace_base_instructions = false;
 };
 
 struct ClaudeAgentSettings {

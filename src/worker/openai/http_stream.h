@@ -1,0 +1,66 @@
+// HTTP POSTs whose answer is consumed as it streams, on libcurl's multi interface: the waiting
+// is curl_multi_poll, which another thread can wake at once (Wake), so an interrupt aborts a
+// stream without waiting for the next byte or a progress tick. The same handles serve every
+// request, so the connection to the server is reused between turns.
+//
+// Threading: one thread calls Post and Sleep; Wake may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace codeswarm::worker::openai {
+
+class HttpStreamClient {
+ public:
+  struct Request {
+    std::string url;
+    // "Name: value" lines. They may carry secrets (Authorization): never logged.
+    std::vector<std::string> headers;
+    std::string body;
+    double connect_timeout_seconds = 10;
+    // The transfer is abandoned after this long without a byte.
+    double idle_timeout_seconds = 300;
+  };
+
+  struct Response {
+    bool stopped = false;        // should_stop() became true: the transfer was abandoned
+    bool body_rejected = false;  // on_body returned false: the transfer was abandoned
+    int curl_code = 0;           // CURLE_OK, or what went wrong in transport
+    std::string transport_error;  // curl's description when curl_code != CURLE_OK
+    int status = 0;              // the HTTP status, 0 when no answer arrived
+    std::optional<std::string> retry_after;  // the answer's Retry-After header
+  };
+
+  // Called with the HTTP status and the next bytes of the answer body; returning false abandons
+  // the transfer.
+  using OnBody = std::function<bool(int status, std::string_view bytes)>;
+  using ShouldStop = std::function<bool()>;
+
+  static Result<std::unique_ptr<HttpStreamClient>> Create();
+  ~HttpStreamClient();
+  HttpStreamClient(const HttpStreamClient&) = delete;
+  HttpStreamClient& operator=(const HttpStreamClient&) = delete;
+
+  // Performs `request`, checking `should_stop` whenever it wakes (at least once a second).
+  Response Post(const Request& request, const OnBody& on_body, const ShouldStop& should_stop);
+  // Waits `delay`; returns false when should_stop() cut it short.
+  bool Sleep(std::chrono::milliseconds delay, const ShouldStop& should_stop);
+  // Wakes a Post or Sleep in progress (or the next one) to check should_stop. Thread-safe.
+  void Wake();
+
+ private:
+  struct Handles;
+  explicit HttpStreamClient(std::unique_ptr<Handles> handles);
+
+  std::unique_ptr<Handles> handles_;
+};
+
+}  // namespace codeswarm::worker::openai
