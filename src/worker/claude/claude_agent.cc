@@ -45,7 +45,7 @@ Status ClaudeAgent::Start(const AgentContext& context) {
       ClaudeProcess::Start(ClaudeSpawnOptions(settings_, context, dir + "/" + kStderrFile));
   if (!started.ok()) {
     std::string why = started.status().message();
-    if (started.status().IsNotFound()) why += " (check agent.claude.binary)";
+    if (started.status().IsNotFound()) why += " (see agent.claude.binary)";
     gone_ = why;
     return Status::Unavailable(why);
   }
