@@ -338,6 +338,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def load_api_modules():
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     # The API modules `import stub_model_server`: let them find this very module (run as
     # __main__), not a second copy with its own route table.
     sys.modules.setdefault("stub_model_server", sys.modules[__name__])

@@ -2,7 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <cmath>
+#include <cstring>
 #include <mutex>
 #include <strings.h>
 
@@ -21,15 +21,19 @@ struct HttpStreamClient::Handles {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 // State of one transfer, reached from curl's callbacks.
 struct Transfer {
   CURL* easy;
   const HttpStreamClient::OnBody* on_body;
   HttpStreamClient::Response* response;
+  Clock::time_point last_data;  // when the server last sent something
 };
 
 size_t OnWrite(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  t->last_data = Clock::now();
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   t->response->status = static_cast<int>(status);
@@ -42,6 +46,7 @@ size_t OnWrite(char* data, size_t size, size_t count, void* user) {
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  t->last_data = Clock::now();
   std::string_view line(data, size * count);
   if (StartsWith(line, "HTTP/")) t->response->retry_after.reset();  // a new header block
   constexpr std::string_view kRetryAfter = "retry-after:";
@@ -93,7 +98,10 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
                                                   const ShouldStop& should_stop) {
   Response response;
   CURL* easy = handles_->easy;
-  Transfer transfer{easy, &on_body, &response};
+  Transfer transfer{easy, &on_body, &response, Clock::now()};
+  // curl's own low-speed limit averages over several seconds; this is exact to the poll tick.
+  const auto idle_limit = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(request.idle_timeout_seconds));
   HeaderList headers;
   for (const std::string& h : request.headers) headers.list = curl_slist_append(headers.list, h.c_str());
   headers.list = curl_slist_append(headers.list, "Expect:");  // no 100-continue round trip
@@ -115,9 +123,6 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(request.connect_timeout_seconds * 1000));
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(std::ceil(request.idle_timeout_seconds)));
 
   curl_multi_add_handle(handles_->multi, easy);
   CURLcode result = CURLE_OK;
@@ -142,16 +147,32 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
       }
     }
     if (finished || running == 0) break;
-    curl_multi_poll(handles_->multi, nullptr, 0, 1000, nullptr);
+    auto idle_left = transfer.last_data + idle_limit - Clock::now();
+    if (idle_left <= Clock::duration::zero()) {
+      result = CURLE_OPERATION_TIMEDOUT;
+      std::snprintf(error_buffer, sizeof error_buffer, "no data from the server for %g s",
+                    request.idle_timeout_seconds);
+      break;
+    }
+    auto wait = std::min(std::chrono::ceil<std::chrono::milliseconds>(idle_left),
+                         std::chrono::milliseconds(1000));
+    curl_multi_poll(handles_->multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
   }
   curl_multi_remove_handle(handles_->multi, easy);
   if (!response.stopped && result != CURLE_OK && !response.body_rejected) {
     response.curl_code = result;
     response.transport_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(result);
+    long os_errno = 0;  // curl says "Couldn't connect to server"; the system says why
+    curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+    std::string cause = os_errno != 0 ? std::strerror(static_cast<int>(os_errno)) : "";
+    if (!cause.empty() && response.transport_error.find(cause) == std::string::npos) {
+      response.transport_error += " (" + cause + ")";
+    }
   }
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   if (status != 0) response.status = static_cast<int>(status);
+  curl_easy_reset(easy);  // drop the pointers to this call's buffers; keeps the connection
   return response;
 }
 

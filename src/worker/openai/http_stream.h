@@ -26,7 +26,7 @@ class HttpStreamClient {
     std::vector<std::string> headers;
     std::string body;
     double connect_timeout_seconds = 10;
-    // The transfer is abandoned after this long without a byte.
+    // The transfer is abandoned after this long without a byte (connecting included).
     double idle_timeout_seconds = 300;
   };
 

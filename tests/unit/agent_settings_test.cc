@@ -1,0 +1,56 @@
+// The agent section of the config (and of swarm_launch) for the codex and openai kinds.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "common/agent_settings.h"
+
+namespace codeswarm {
+namespace {
+
+namespace json = boost::json;
+
+Result<AgentSettings> Parse(std::string_view text) {
+  return ParseAgentSettings(json::parse(text).as_object(), "agent");
+}
+
+TEST(AgentSettingsTest, CodexKeys) {
+  Result<AgentSettings> s = Parse(R"({"kind":"codex","codex":{"binary":"/opt/codex","model":"m",
+      "model_provider":"p","sandbox":"read-only","approval_policy":"untrusted",
+      "approval_decision":"accept","codex_home":"/h","config":["a=1"],
+      "replace_base_instructions":true}})");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->codex.binary, "/opt/codex");
+  EXPECT_EQ(s->codex.sandbox, "read-only");
+  EXPECT_EQ(s->codex.approval_policy, "untrusted");
+  EXPECT_EQ(s->codex.approval_decision, "accept");
+  EXPECT_EQ(s->codex.config, std::vector<std::string>{"a=1"});
+  EXPECT_TRUE(s->codex.replace_base_instructions);
+  EXPECT_FALSE(Parse(R"({"kind":"codex"})")->codex.replace_base_instructions);
+}
+
+TEST(AgentSettingsTest, CodexErrorsNameTheKey) {
+  Result<AgentSettings> s = Parse(
+      R"({"kind":"codex","codex":{"approval_decision":"maybe","replace_base_instructions":"yes"}})");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("agent.codex.approval_decision"), std::string::npos)
+      << s.status().message();
+  EXPECT_NE(s.status().message().find("agent.codex.replace_base_instructions"), std::string::npos)
+      << s.status().message();
+}
+
+TEST(AgentSettingsTest, OpenAiNeedsBaseUrlAndModel) {
+  Result<AgentSettings> s = Parse(R"({"kind":"openai"})");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("agent.openai.base_url: missing"), std::string::npos);
+  EXPECT_NE(s.status().message().find("agent.openai.model: missing"), std::string::npos);
+  s = Parse(R"({"kind":"openai","openai":{"base_url":"http://gpu:8000/v1","model":"m",
+      "api_key_env":"VLLM_API_KEY","max_retries":0,"idle_timeout_seconds":30}})");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->openai.api_key_env, "VLLM_API_KEY");
+  EXPECT_EQ(s->openai.max_retries, 0);
+  EXPECT_EQ(s->openai.idle_timeout_seconds, 30);
+}
+
+}  // namespace
+}  // namespace codeswarm
