@@ -82,6 +82,7 @@ TEST_F(ClaudeProcessTest, WakeFromAnotherThreadEndsAWait) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   waker.join();
   EXPECT_EQ(p->Next(In(50ms)).kind, Kind::kTimeout);  // wake-ups do not queue up
+  p->Stop(100ms);
 }
 
 TEST_F(ClaudeProcessTest, ExitIsNoticedWhileAGrandchildKeepsStdoutOpen) {
