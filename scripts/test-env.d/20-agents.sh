@@ -51,7 +51,13 @@ codeswarm_agents_up() {
   export CODESWARM_CODEX_BIN="$codex_dir/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
   [ -x "$CODESWARM_CODEX_BIN" ] || { echo "20-agents: no codex binary at $CODESWARM_CODEX_BIN" >&2; return 1; }
 
-  # --- claude (@anthropic-ai/claude-code): install and export CODESWARM_CLAUDE_BIN here.
+  # --- claude (@anthropic-ai/claude-code, pinned: the version shared/reference transcripts and
+  # tests/fixtures/claude were recorded with). 2.1.331 declares node >= 22 but what runs is the
+  # native binary of its platform package, which does not use node; npm only warns.
+  local claude_dir
+  claude_dir=$(codeswarm_agents_npm @anthropic-ai/claude-code 2.1.331) || return 1
+  export CODESWARM_CLAUDE_BIN="$claude_dir/node_modules/@anthropic-ai/claude-code-linux-x64/claude"
+  [ -x "$CODESWARM_CLAUDE_BIN" ] || { echo "20-agents: no claude binary at $CODESWARM_CLAUDE_BIN" >&2; return 1; }
 
   # The stub model server (tests/stub/) runs on Debian's python3.
   export CODESWARM_PYTHON

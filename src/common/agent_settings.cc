@@ -54,6 +54,7 @@ void ReadClaude(JsonObjectReader& parent, ClaudeAgentSettings* claude) {
   r.StringList("allowed_tools", &claude->allowed_tools);
   r.StringList("extra_args", &claude->extra_args);
   r.String("config_dir", &claude->config_dir);
+  r.Bool("replace_system_prompt", &claude->replace_system_prompt);
   r.Finish();
 }
 

@@ -51,6 +51,9 @@ struct ClaudeAgentSettings {
   std::vector<std::string> allowed_tools;  // --allowedTools
   std::vector<std::string> extra_args;     // appended to the command line
   std::string config_dir;                  // CLAUDE_CONFIG_DIR; empty: inherited
+  // The swarm's system prompt is appended to Claude Code's own (which teaches the model its
+  // tools: --append-system-prompt); true: it replaces it (--system-prompt).
+  bool replace_system_prompt = false;
 };
 
 struct OpenAiAgentSettings {

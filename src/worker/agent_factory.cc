@@ -1,5 +1,6 @@
 #include "worker/agent_factory.h"
 
+#include "worker/claude/claude_agent.h"
 #include "worker/codex/codex_agent.h"
 #include "worker/mock_agent.h"
 #include "worker/openai/openai_agent.h"
@@ -10,6 +11,9 @@ Result<std::unique_ptr<Agent>> MakeAgent(const AgentSettings& settings) {
   if (settings.kind == "mock") return std::unique_ptr<Agent>(std::make_unique<MockAgent>(settings.mock));
   if (settings.kind == "codex") {
     return std::unique_ptr<Agent>(std::make_unique<codex::CodexAgent>(settings.codex));
+  }
+  if (settings.kind == "claude") {
+    return std::unique_ptr<Agent>(std::make_unique<claude::ClaudeAgent>(settings.claude));
   }
   if (settings.kind == "openai") {
     return std::unique_ptr<Agent>(std::make_unique<openai::OpenAiAgent>(settings.openai));

@@ -1,4 +1,4 @@
-// The agent section of the config (and of swarm_launch) for the codex and openai kinds.
+// The agent section of the config (and of swarm_launch) for the codex, claude and openai kinds.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -37,6 +37,34 @@ TEST(AgentSettingsTest, CodexErrorsNameTheKey) {
       << s.status().message();
   EXPECT_NE(s.status().message().find("agent.codex.replace_base_instructions"), std::string::npos)
       << s.status().message();
+}
+
+TEST(AgentSettingsTest, ClaudeKeys) {
+  Result<AgentSettings> s = Parse(R"j({"kind":"claude","claude":{"binary":"/opt/claude","model":"m",
+      "approval_decision":"accept","allowed_tools":["Read","Bash(git *)"],"extra_args":["--x"],
+      "config_dir":"/c","replace_system_prompt":true}})j");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->claude.binary, "/opt/claude");
+  EXPECT_EQ(s->claude.model, "m");
+  EXPECT_EQ(s->claude.approval_decision, "accept");
+  EXPECT_EQ(s->claude.allowed_tools, (std::vector<std::string>{"Read", "Bash(git *)"}));
+  EXPECT_EQ(s->claude.extra_args, std::vector<std::string>{"--x"});
+  EXPECT_EQ(s->claude.config_dir, "/c");
+  EXPECT_TRUE(s->claude.replace_system_prompt);
+  Result<AgentSettings> defaults = Parse(R"({"kind":"claude"})");
+  EXPECT_EQ(defaults->claude.binary, "claude");
+  EXPECT_EQ(defaults->claude.approval_decision, "decline");
+  EXPECT_FALSE(defaults->claude.replace_system_prompt);
+}
+
+TEST(AgentSettingsTest, ClaudeErrorsNameTheKey) {
+  Result<AgentSettings> s = Parse(
+      R"({"kind":"claude","claude":{"binary":"","replace_system_prompt":1,"allowed_tools":"Read"}})");
+  ASSERT_FALSE(s.ok());
+  for (const char* key : {"agent.claude.binary", "agent.claude.replace_system_prompt",
+                          "agent.claude.allowed_tools"}) {
+    EXPECT_NE(s.status().message().find(key), std::string::npos) << s.status().message();
+  }
 }
 
 TEST(AgentSettingsTest, OpenAiNeedsBaseUrlAndModel) {
