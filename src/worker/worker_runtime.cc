@@ -526,6 +526,9 @@ int RunWorker() {
     std::fprintf(stderr, "codeswarm worker: %s\n", identity.status().message().c_str());
     return kExitBadEnvironment;
   }
+  // The secret proves this worker to the router; the agent and the commands it runs must not
+  // inherit it.
+  ::unsetenv("CODESWARM_SECRET");
   std::string level = identity->log_level;
   if (Status s = InitLogging(level, "", "worker"); !s.ok()) {
     std::fprintf(stderr, "codeswarm worker: %s\n", s.message().c_str());
