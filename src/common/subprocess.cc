@@ -1,5 +1,6 @@
 #include "common/subprocess.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -367,6 +370,42 @@ Result<RunResult> RunCommand(const std::vector<std::string>& argv, const RunOpti
   }
   result.status = child.Wait();
   return result;
+}
+
+std::vector<ProcessRef> DescendantsOf(pid_t root) {
+  // One pass over /proc for everyone's parent and group, then a walk down from `root`.
+  std::map<pid_t, std::vector<ProcessRef>> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return {};
+  while (dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::string path = std::string("/proc/") + entry->d_name + "/stat";
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) continue;
+    char buf[512];
+    std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses; the last ')' ends it.
+    const char* close = std::strrchr(buf, ')');
+    if (close == nullptr) continue;
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    if (std::sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || state == 'Z') continue;
+    children[ppid].push_back({static_cast<pid_t>(std::atoi(entry->d_name)), pgrp});
+  }
+  ::closedir(proc);
+  std::vector<ProcessRef> out;
+  std::vector<pid_t> todo = {root};
+  while (!todo.empty()) {
+    pid_t parent = todo.back();
+    todo.pop_back();
+    for (const ProcessRef& child : children[parent]) {
+      out.push_back(child);
+      todo.push_back(child.pid);
+    }
+  }
+  return out;
 }
 
 std::string SelfExecutablePath() {

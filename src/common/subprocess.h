@@ -118,6 +118,14 @@ struct RunResult {
 // only when the command cannot be started (e.g. not found).
 Result<RunResult> RunCommand(const std::vector<std::string>& argv, const RunOptions& options);
 
+// Every live descendant of `pid` (children, their children, ...), from /proc, with its process
+// group id. Processes that left the tree earlier (re-parented to init) are not found.
+struct ProcessRef {
+  pid_t pid;
+  pid_t pgid;
+};
+std::vector<ProcessRef> DescendantsOf(pid_t pid);
+
 // "killed by signal 6 (SIGABRT)" helper: "SIGABRT" for 6.
 std::string SignalName(int sig);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "common/subprocess.h"
 #include "common/text.h"
 
 namespace codeswarm::worker {
@@ -24,7 +25,17 @@ struct Directives {
   std::string fail;  // "", "turn", "crash", "hang"
   std::optional<int> delay_ms;
   std::optional<int> chunks;
+  bool orphan = false;
 };
+
+// Leaves a process behind the way a tool command can: in a session of its own, its parent gone.
+void StartOrphan() {
+  SpawnOptions options;
+  options.argv = {"/bin/sh", "-c", "setsid sleep 600 &"};
+  options.stdout_mode = StdioMode::kNull;
+  options.stderr_mode = StdioMode::kNull;
+  if (auto shell = Subprocess::Spawn(options); shell.ok()) shell->Wait();
+}
 
 Directives ReadDirectives(std::string_view prompt) {
   Directives d;
@@ -37,6 +48,7 @@ Directives ReadDirectives(std::string_view prompt) {
     if (body == "fail") d.fail = "turn";
     if (body == "crash") d.fail = "crash";
     if (body == "hang") d.fail = "hang";
+    if (body == "orphan") d.orphan = true;
     auto number = [&](std::string_view key) -> std::optional<int> {
       if (!StartsWith(body, key)) return std::nullopt;
       auto v = ParseInteger(body.substr(key.size()));
@@ -133,6 +145,7 @@ TurnOutcome MockAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
   int chunk_count = directives.chunks.value_or(settings_.chunks);
   std::string reply = Expand(settings_.reply, turn, context_);
   std::vector<std::string> chunks = SplitIntoChunks(reply, chunk_count);
+  if (directives.orphan) StartOrphan();
 
   int sent = 0;
   for (const std::string& chunk : chunks) {

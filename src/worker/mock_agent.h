@@ -4,7 +4,8 @@
 //
 // A prompt may carry directives that change one turn: [[mock:fail]] (the turn fails),
 // [[mock:crash]] (the worker process aborts mid-turn), [[mock:hang]] (never finishes until
-// interrupted), [[mock:delay=MS]] (delay per chunk), [[mock:chunks=N]].
+// interrupted), [[mock:delay=MS]] (delay per chunk), [[mock:chunks=N]], [[mock:orphan]] (starts
+// a process in a session of its own and leaves it behind, as a tool command can).
 #pragma once
 
 #include <condition_variable>

@@ -2,6 +2,8 @@
 // itself with the swarm secret, acknowledges injections on receipt, runs them through the agent
 // (TurnRunner, on its own thread) and streams the events back, resending whatever the router has
 // not acknowledged after a reconnect. See docs/WORKER_PROTOCOL.md.
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -518,6 +520,24 @@ class WorkerRuntime {
   int exit_code_ = kExitOk;
 };
 
+// Kills and reaps every process still below this worker. As a child subreaper the worker
+// inherits whatever its agent started and left behind (a tool's server, a login shell's
+// background job), so nothing it ran outlives it.
+void KillLeftovers() {
+  std::vector<ProcessRef> left = DescendantsOf(::getpid());
+  if (!left.empty()) spdlog::info("killing {} processes the agent left behind", left.size());
+  for (const ProcessRef& p : left) {
+    if (p.pgid == p.pid) ::kill(-p.pgid, SIGKILL);
+    ::kill(p.pid, SIGKILL);
+  }
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pid_t reaped = ::waitpid(-1, nullptr, WNOHANG);
+    if (reaped < 0) break;  // no children left
+    if (reaped == 0) std::this_thread::sleep_for(10ms);
+  }
+}
+
 }  // namespace
 
 int RunWorker() {
@@ -537,12 +557,18 @@ int RunWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   spdlog::info("worker for swarm {} node {} starting; router {}:{}", identity->swarm_id,
                identity->node_id, identity->router_host, identity->router_port);
-  asio::io_context io;
-  WorkerRuntime runtime(io, *identity);
-  runtime.Start();
-  io.run();
-  spdlog::info("worker exiting with code {}", runtime.exit_code());
-  return runtime.exit_code();
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int exit_code;
+  {
+    asio::io_context io;
+    WorkerRuntime runtime(io, *identity);
+    runtime.Start();
+    io.run();
+    exit_code = runtime.exit_code();
+  }  // the agent is stopped here
+  KillLeftovers();
+  spdlog::info("worker exiting with code {}", exit_code);
+  return exit_code;
 }
 
 }  // namespace codeswarm::worker

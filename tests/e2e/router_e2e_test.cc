@@ -260,6 +260,19 @@ TEST_F(RouterE2ETest, WorkerKilledWithSigtermDrainsItsTurnFailsAndItIsReported) 
   EXPECT_EQ(std::count(seq.begin(), seq.end(), "turn_complete"), 1);
 }
 
+TEST_F(RouterE2ETest, TerminatedWorkerLeavesNoProcessItsAgentStarted) {
+  RouterProcess router(dir_);
+  router.Start();
+  ProtocolClient client(router.port());
+  std::string swarm = LaunchAndWait(client, 1);
+  InjectAndWait(client, swarm, "[[mock:orphan]] start something", 1);
+  // The worker and the process its agent left behind (which carries the worker's environment).
+  ASSERT_EQ(ProcessesOfSwarm(swarm).size(), 2u);
+  std::string rid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
+  client.Answer(rid);
+  EXPECT_TRUE(Eventually([&] { return ProcessesOfSwarm(swarm).empty(); }, 5s));
+}
+
 TEST_F(RouterE2ETest, TwoClientsBothSeeEveryEvent) {
   RouterProcess router(dir_);
   router.Start();

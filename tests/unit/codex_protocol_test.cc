@@ -8,7 +8,6 @@
 #include <fstream>
 #include <thread>
 
-#include "worker/codex/codex_process.h"
 #include "worker/codex/codex_protocol.h"
 
 namespace codeswarm::worker::codex {
@@ -98,72 +97,6 @@ TEST(CodexProtocolTest, ClassifiesResponsesNotificationsAndServerRequests) {
   json::object request = json::parse(R"({"method":"item/fileChange/requestApproval","id":0,"params":{}})").as_object();
   EXPECT_EQ(ClassifyMessage(request).kind, IncomingMessage::Kind::kServerRequest);
   EXPECT_EQ(ClassifyMessage(json::object{{"x", 1}}).kind, IncomingMessage::Kind::kInvalid);
-}
-
-class CodexProcessTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/cs-codex-unit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::unique_ptr<CodexProcess> StartShell(const std::string& script) {
-    SpawnOptions options;
-    options.argv = {"/bin/sh", "-c", script};
-    options.new_process_group = true;
-    options.stdin_mode = StdioMode::kPipe;
-    options.stdout_mode = StdioMode::kPipe;
-    options.stderr_mode = StdioMode::kFile;
-    options.stderr_file = dir_ + "/stderr.log";
-    auto started = CodexProcess::Start(options);
-    EXPECT_TRUE(started.ok()) << started.status().message();
-    return started.ok() ? std::move(*started) : nullptr;
-  }
-
-  std::string dir_;
-};
-
-TEST_F(CodexProcessTest, ReadsWhatItSaidBeforeDyingThenReportsTheSignalAndStderr) {
-  auto p = StartShell(
-      "read line; echo \"got $line\"; printf '\\033[31mERROR\\033[0m first\\n\\nlast words\\n' >&2; "
-      "kill -9 $$");
-  ASSERT_TRUE(p);
-  ASSERT_TRUE(p->WriteLine("hello").ok());
-  CodexProcess::Event e = p->Next(CodexProcess::Clock::now() + 10s);
-  ASSERT_EQ(e.kind, CodexProcess::Event::Kind::kLine);
-  EXPECT_EQ(e.line, "got hello");
-  EXPECT_EQ(p->Next(CodexProcess::Clock::now() + 10s).kind, CodexProcess::Event::Kind::kExited);
-  EXPECT_EQ(p->DescribeExit(),
-            "codex exited (killed by signal 9 (SIGKILL)); last stderr: ERROR first | last words");
-}
-
-TEST_F(CodexProcessTest, WakeFromAnotherThreadEndsAWaitAndDeadlinesHold) {
-  auto p = StartShell("sleep 30");
-  ASSERT_TRUE(p);
-  auto start = CodexProcess::Clock::now();
-  EXPECT_EQ(p->Next(start + 50ms).kind, CodexProcess::Event::Kind::kTimeout);
-  std::thread waker([&] {
-    std::this_thread::sleep_for(50ms);
-    p->Wake();
-  });
-  EXPECT_EQ(p->Next(std::nullopt).kind, CodexProcess::Event::Kind::kWakeup);
-  waker.join();
-  EXPECT_LT(CodexProcess::Clock::now() - start, 5s);
-  p->Stop(200ms);  // ignores stdin EOF: TERM to the group ends it
-}
-
-TEST_F(CodexProcessTest, ExitWhileAChildStillHoldsStdoutIsNoticed) {
-  auto p = StartShell("sleep 30 & exit 3");
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->Next(CodexProcess::Clock::now() + 10s).kind, CodexProcess::Event::Kind::kExited);
-  EXPECT_EQ(p->DescribeExit(), "codex exited (exit code 3)");
-  p->Stop(200ms);  // and the child left in its group goes too
-}
-
-TEST(CodexStderrTailTest, MissingFileGivesNothing) {
-  EXPECT_EQ(StderrTail("/nonexistent/stderr.log"), "");
 }
 
 }  // namespace

@@ -118,5 +118,27 @@ TEST(SubprocessTest, WritesOutputToFileInWorkingDirectory) {
   RunCommand({"rm", "-rf", dir}, {});
 }
 
+TEST(SubprocessTest, DescendantsIncludeThoseInProcessGroupsOfTheirOwn) {
+  SpawnOptions options;
+  // A child that puts a grandchild into a new session (and so a new process group).
+  options.argv = {"/bin/sh", "-c", "setsid sleep 30 & sleep 30"};
+  options.new_process_group = true;
+  auto child = Subprocess::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  std::vector<ProcessRef> found;
+  for (int i = 0; i < 200 && found.size() < 2; ++i) {
+    found = DescendantsOf(child->pid());
+    ::usleep(10000);
+  }
+  ASSERT_EQ(found.size(), 2u);
+  bool own_group = false;
+  for (const ProcessRef& p : found) own_group = own_group || (p.pgid == p.pid && p.pgid != child->pid());
+  EXPECT_TRUE(own_group);
+  for (const ProcessRef& p : found) ::kill(p.pid, SIGKILL);
+  child->SignalGroup(SIGKILL);
+  child->Wait();
+  EXPECT_TRUE(DescendantsOf(child->pid()).empty());
+}
+
 }  // namespace
 }  // namespace codeswarm

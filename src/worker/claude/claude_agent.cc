@@ -41,8 +41,9 @@ std::string ClaudeAgent::NextRequestId(std::string_view what) {
 
 Status ClaudeAgent::Start(const AgentContext& context) {
   std::string dir = context.work_dir.empty() ? "." : context.work_dir;
-  Result<std::unique_ptr<ClaudeProcess>> started =
-      ClaudeProcess::Start(ClaudeSpawnOptions(settings_, context, dir + "/" + kStderrFile));
+  Result<std::unique_ptr<AgentProcess>> started =
+      AgentProcess::Start(ClaudeSpawnOptions(settings_, context, dir + "/" + kStderrFile),
+                          "claude");
   if (!started.ok()) {
     std::string why = started.status().message();
     if (started.status().IsNotFound()) why += " (see agent.claude.binary)";
@@ -63,22 +64,22 @@ Status ClaudeAgent::Initialize() {
   if (!process_->WriteLine(ControlRequestLine(id, "initialize")).ok()) {
     return Status::Unavailable(process_->DescribeExit());
   }
-  auto deadline = ClaudeProcess::Clock::now() + kStartTimeout;
+  auto deadline = AgentProcess::Clock::now() + kStartTimeout;
   while (true) {
-    ClaudeProcess::Event event = process_->Next(deadline);
+    AgentProcess::Event event = process_->Next(deadline);
     switch (event.kind) {
-      case ClaudeProcess::Event::Kind::kWakeup:
+      case AgentProcess::Event::Kind::kWakeup:
         continue;
-      case ClaudeProcess::Event::Kind::kExited:
+      case AgentProcess::Event::Kind::kExited:
         return Status::Unavailable(process_->DescribeExit());
-      case ClaudeProcess::Event::Kind::kTimeout: {
+      case AgentProcess::Event::Kind::kTimeout: {
         std::string why = "claude did not answer its initialize request within " +
                           std::to_string(kStartTimeout.count()) + " s";
         std::string tail = StderrTail(process_->stderr_path());
         if (!tail.empty()) why += "; last stderr: " + tail;
         return Status::Timeout(why);
       }
-      case ClaudeProcess::Event::Kind::kLine:
+      case AgentProcess::Event::Kind::kLine:
         break;
     }
     std::optional<json::object> message = ParseLine(event.line);
@@ -104,7 +105,7 @@ TurnOutcome ClaudeAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
   }
   ClaudeTurnMapper mapper(sink, settings_.approval_decision);
   bool interrupt_sent = false;
-  std::optional<ClaudeProcess::Clock::time_point> deadline;
+  std::optional<AgentProcess::Clock::time_point> deadline;
   while (true) {
     if (interrupt_requested_ && !interrupt_sent) {
       interrupt_sent = true;
@@ -112,19 +113,19 @@ TurnOutcome ClaudeAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
       if (!process_->WriteLine(ControlRequestLine(NextRequestId("interrupt"), "interrupt")).ok()) {
         return ProcessGone(process_->DescribeExit());
       }
-      deadline = ClaudeProcess::Clock::now() + interrupt_grace_;
+      deadline = AgentProcess::Clock::now() + interrupt_grace_;
     }
-    ClaudeProcess::Event event = process_->Next(deadline);
+    AgentProcess::Event event = process_->Next(deadline);
     switch (event.kind) {
-      case ClaudeProcess::Event::Kind::kWakeup:
+      case AgentProcess::Event::Kind::kWakeup:
         continue;
-      case ClaudeProcess::Event::Kind::kExited:
+      case AgentProcess::Event::Kind::kExited:
         return ProcessGone(process_->DescribeExit());
-      case ClaudeProcess::Event::Kind::kTimeout:
+      case AgentProcess::Event::Kind::kTimeout:
         ProcessGone("claude did not end a turn within " + std::to_string(interrupt_grace_.count()) +
                     " ms of an interrupt request and was killed");
         return TurnOutcome::Interrupted(gone_);
-      case ClaudeProcess::Event::Kind::kLine:
+      case AgentProcess::Event::Kind::kLine:
         break;
     }
     std::optional<json::object> message = ParseLine(event.line);

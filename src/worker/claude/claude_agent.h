@@ -19,7 +19,7 @@
 
 #include "common/agent_settings.h"
 #include "worker/agent.h"
-#include "worker/claude/claude_process.h"
+#include "worker/agent_process.h"
 
 namespace codeswarm::worker::claude {
 
@@ -50,7 +50,7 @@ class ClaudeAgent : public Agent {
 
   const ClaudeAgentSettings settings_;
   const std::chrono::milliseconds interrupt_grace_;
-  std::unique_ptr<ClaudeProcess> process_;  // set by Start, then used by Interrupt (Wake only)
+  std::unique_ptr<AgentProcess> process_;  // set by Start, then used by Interrupt (Wake only)
   std::string gone_;                        // set once the process is gone: why
   int64_t next_request_ = 0;
   std::atomic<bool> interrupt_requested_{false};

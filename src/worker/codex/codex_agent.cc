@@ -47,14 +47,14 @@ TurnOutcome CodexAgent::ProcessGone() {
 
 Status CodexAgent::Start(const AgentContext& context) {
   std::string stderr_path = context.work_dir + "/" + kStderrFile;
-  Result<std::unique_ptr<CodexProcess>> started =
-      CodexProcess::Start(AppServerSpawnOptions(settings_, context, stderr_path));
+  Result<std::unique_ptr<AgentProcess>> started =
+      AgentProcess::Start(AppServerSpawnOptions(settings_, context, stderr_path), "codex");
   if (!started.ok()) {
     if (!started.status().IsNotFound()) return started.status();
     return Status::NotFound(started.status().message() + " (see agent.codex.binary)");
   }
   process_ = std::move(*started);
-  auto deadline = CodexProcess::Clock::now() + kHandshakeTimeout;
+  auto deadline = AgentProcess::Clock::now() + kHandshakeTimeout;
   Result<json::value> initialized = Call("initialize", InitializeParams(), deadline);
   if (!initialized.ok()) return initialized.status();
   if (!Send(NotificationLine("initialized")).ok()) return Status::Unavailable(gone_);
@@ -72,23 +72,23 @@ Status CodexAgent::Start(const AgentContext& context) {
 }
 
 Result<json::value> CodexAgent::Call(std::string_view method, const json::object& params,
-                                     CodexProcess::Clock::time_point deadline) {
+                                     AgentProcess::Clock::time_point deadline) {
   const int64_t id = next_id_++;
   if (!Send(RequestLine(id, method, params)).ok()) return Status::Unavailable(gone_);
   while (true) {
-    CodexProcess::Event event = process_->Next(deadline);
+    AgentProcess::Event event = process_->Next(deadline);
     switch (event.kind) {
-      case CodexProcess::Event::Kind::kWakeup:
+      case AgentProcess::Event::Kind::kWakeup:
         continue;
-      case CodexProcess::Event::Kind::kExited:
+      case AgentProcess::Event::Kind::kExited:
         if (gone_.empty()) gone_ = process_->DescribeExit();
         return Status::Unavailable(gone_ + " (while waiting for the answer to " +
                                    std::string(method) + ")");
-      case CodexProcess::Event::Kind::kTimeout:
+      case AgentProcess::Event::Kind::kTimeout:
         process_->Kill();
         gone_ = "codex did not answer " + std::string(method) + " in time; it was killed";
         return Status::Timeout(gone_);
-      case CodexProcess::Event::Kind::kLine:
+      case AgentProcess::Event::Kind::kLine:
         break;
     }
     std::optional<json::object> message = ParseLine(event.line);
@@ -115,11 +115,11 @@ TurnOutcome CodexAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
     return ProcessGone();
   }
   bool interrupt_sent = false;
-  std::optional<CodexProcess::Clock::time_point> deadline;
+  std::optional<AgentProcess::Clock::time_point> deadline;
   static const json::object kNoParams;
   while (true) {
     if (interrupt_requested_ && !deadline) {
-      deadline = CodexProcess::Clock::now() + kInterruptGrace;
+      deadline = AgentProcess::Clock::now() + kInterruptGrace;
     }
     if (interrupt_requested_ && !interrupt_sent && !mapper.turn_id().empty()) {
       interrupt_sent = true;
@@ -129,18 +129,18 @@ TurnOutcome CodexAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
         return ProcessGone();
       }
     }
-    CodexProcess::Event event = process_->Next(deadline);
+    AgentProcess::Event event = process_->Next(deadline);
     switch (event.kind) {
-      case CodexProcess::Event::Kind::kWakeup:
+      case AgentProcess::Event::Kind::kWakeup:
         continue;
-      case CodexProcess::Event::Kind::kExited:
+      case AgentProcess::Event::Kind::kExited:
         return ProcessGone();
-      case CodexProcess::Event::Kind::kTimeout:
+      case AgentProcess::Event::Kind::kTimeout:
         process_->Kill();
         gone_ = "codex did not end the interrupted turn within " +
                 std::to_string(kInterruptGrace.count()) + " s; it was killed";
         return TurnOutcome::Interrupted(gone_);
-      case CodexProcess::Event::Kind::kLine:
+      case AgentProcess::Event::Kind::kLine:
         break;
     }
     std::optional<json::object> message = ParseLine(event.line);

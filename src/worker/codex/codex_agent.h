@@ -18,7 +18,7 @@
 
 #include "common/agent_settings.h"
 #include "worker/agent.h"
-#include "worker/codex/codex_process.h"
+#include "worker/agent_process.h"
 
 namespace codeswarm::worker::codex {
 
@@ -41,13 +41,13 @@ class CodexAgent : public Agent {
  private:
   // Sends a request and waits for its response (answering server requests meanwhile).
   Result<boost::json::value> Call(std::string_view method, const boost::json::object& params,
-                                  CodexProcess::Clock::time_point deadline);
+                                  AgentProcess::Clock::time_point deadline);
   Status Send(const std::string& line);
   // The error for a turn when the process is gone (and every turn after it).
   TurnOutcome ProcessGone();
 
   const CodexAgentSettings settings_;
-  std::unique_ptr<CodexProcess> process_;  // set by Start, read by Interrupt
+  std::unique_ptr<AgentProcess> process_;  // set by Start, read by Interrupt
   std::string thread_id_;
   int64_t next_id_ = 0;
   TokenUsage thread_usage_;  // codex's running total for the thread

@@ -1,4 +1,4 @@
-#include "worker/claude/claude_process.h"
+#include "worker/agent_process.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -12,23 +12,23 @@
 
 #include "common/text.h"
 
-namespace codeswarm::worker::claude {
+namespace codeswarm::worker {
 namespace {
 
 using namespace std::chrono_literals;
-using Kind = ClaudeProcess::Event::Kind;
+using Kind = AgentProcess::Event::Kind;
 
-class ClaudeProcessTest : public ::testing::Test {
+class AgentProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::signal(SIGPIPE, SIG_IGN);  // as in the worker
-    char tmpl[] = "/tmp/cs-claude-process-XXXXXX";
+    char tmpl[] = "/tmp/cs-agent-process-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<ClaudeProcess> Start(const std::string& script) {
+  std::unique_ptr<AgentProcess> Start(const std::string& script) {
     SpawnOptions options;
     options.argv = {"/bin/sh", "-c", script};
     options.new_process_group = true;
@@ -36,19 +36,19 @@ class ClaudeProcessTest : public ::testing::Test {
     options.stdout_mode = StdioMode::kPipe;
     options.stderr_mode = StdioMode::kFile;
     options.stderr_file = dir_ + "/stderr.log";
-    auto started = ClaudeProcess::Start(options);
+    auto started = AgentProcess::Start(options, "claude");
     EXPECT_TRUE(started.ok()) << started.status().message();
     return started.ok() ? std::move(*started) : nullptr;
   }
 
-  static ClaudeProcess::Clock::time_point In(std::chrono::milliseconds ms) {
-    return ClaudeProcess::Clock::now() + ms;
+  static AgentProcess::Clock::time_point In(std::chrono::milliseconds ms) {
+    return AgentProcess::Clock::now() + ms;
   }
 
   std::string dir_;
 };
 
-TEST_F(ClaudeProcessTest, LinesGoInAndComeOut) {
+TEST_F(AgentProcessTest, LinesGoInAndComeOut) {
   auto p = Start("while read -r l; do echo \"got $l\"; done");
   ASSERT_TRUE(p->WriteLine("one").ok());
   ASSERT_TRUE(p->WriteLine("two").ok());
@@ -61,7 +61,7 @@ TEST_F(ClaudeProcessTest, LinesGoInAndComeOut) {
   p->Stop(1s);  // stdin EOF ends the loop
 }
 
-TEST_F(ClaudeProcessTest, ExitIsReportedWithItsStatusAndLastStderrLines) {
+TEST_F(AgentProcessTest, ExitIsReportedWithItsStatusAndLastStderrLines) {
   auto p = Start("echo partial; printf 'one\\ntwo\\n\\033[31mfatal: boom\\033[0m\\n' >&2; exit 3");
   auto line = p->Next(In(5s));
   ASSERT_EQ(line.kind, Kind::kLine);
@@ -71,7 +71,7 @@ TEST_F(ClaudeProcessTest, ExitIsReportedWithItsStatusAndLastStderrLines) {
   EXPECT_FALSE(p->WriteLine("late").ok());
 }
 
-TEST_F(ClaudeProcessTest, WakeFromAnotherThreadEndsAWait) {
+TEST_F(AgentProcessTest, WakeFromAnotherThreadEndsAWait) {
   auto p = Start("sleep 30");
   std::thread waker([&] {
     std::this_thread::sleep_for(100ms);
@@ -85,7 +85,7 @@ TEST_F(ClaudeProcessTest, WakeFromAnotherThreadEndsAWait) {
   p->Stop(100ms);
 }
 
-TEST_F(ClaudeProcessTest, ExitIsNoticedWhileAGrandchildKeepsStdoutOpen) {
+TEST_F(AgentProcessTest, ExitIsNoticedWhileAGrandchildKeepsStdoutOpen) {
   auto p = Start("sleep 30 & echo $!; exit 0");
   auto line = p->Next(In(5s));
   ASSERT_EQ(line.kind, Kind::kLine);
@@ -104,7 +104,7 @@ TEST_F(ClaudeProcessTest, ExitIsNoticedWhileAGrandchildKeepsStdoutOpen) {
   EXPECT_TRUE(gone);
 }
 
-TEST_F(ClaudeProcessTest, StopEscalatesToKillForAProcessThatIgnoresEofAndTerm) {
+TEST_F(AgentProcessTest, StopEscalatesToKillForAProcessThatIgnoresEofAndTerm) {
   auto p = Start("trap '' TERM; echo ready; while :; do sleep 1; done");
   ASSERT_EQ(p->Next(In(5s)).kind, Kind::kLine);
   auto start = std::chrono::steady_clock::now();
@@ -112,11 +112,19 @@ TEST_F(ClaudeProcessTest, StopEscalatesToKillForAProcessThatIgnoresEofAndTerm) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
-TEST_F(ClaudeProcessTest, StderrTailKeepsTheLastNonEmptyLines) {
+TEST_F(AgentProcessTest, StderrTailKeepsTheLastNonEmptyLines) {
   std::ofstream(dir_ + "/e.log") << "a\n\nb\n  c  \nd\n\n";
   EXPECT_EQ(StderrTail(dir_ + "/e.log", 3), "b | c | d");
   EXPECT_EQ(StderrTail(dir_ + "/missing.log"), "");
 }
 
+TEST_F(AgentProcessTest, NextTimesOutAtItsDeadlineAndKillEndsAProcessAtOnce) {
+  auto p = Start("trap '' TERM; sleep 30");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->Next(In(50ms)).kind, Kind::kTimeout);
+  p->Kill();
+  EXPECT_EQ(p->DescribeExit(), "claude exited (killed by signal 9 (SIGKILL))");
+}
+
 }  // namespace
-}  // namespace codeswarm::worker::claude
+}  // namespace codeswarm::worker

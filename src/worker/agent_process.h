@@ -1,6 +1,7 @@
-// A running Claude Code child: lines written to its stdin, lines read from its stdout, its exit,
-// and wake-ups from other threads, all noticed by one poll() on the stdout pipe, the child's
-// pidfd and an eventfd (no polling loop). Nothing in it is specific to claude's messages.
+// An agent CLI running as a child process (codex app-server, Claude Code): lines written to its
+// stdin, lines read from its stdout, its exit, and wake-ups from other threads, all noticed by
+// one poll() on the stdout pipe, the child's pidfd and an eventfd (no polling loop). Nothing in
+// it is specific to one agent's messages.
 //
 // Threading: one thread uses the object; Wake() may be called from any thread.
 // REQUIRES: SIGPIPE ignored in this process (the worker ignores it), so that writing to a dead
@@ -17,22 +18,23 @@
 #include "common/subprocess.h"
 #include "protocol/line_framer.h"
 
-namespace codeswarm::worker::claude {
+namespace codeswarm::worker {
 
-class ClaudeProcess {
+class AgentProcess {
  public:
   using Clock = std::chrono::steady_clock;
   // The longest stdout line kept (a tool result quoting a big file can be large); longer ones
   // are dropped with a warning in the log.
   static constexpr std::size_t kMaxLineBytes = 64 << 20;
 
-  // Spawns the process. REQUIRES: stdin and stdout are kPipe; stderr is kFile (its last lines
-  // are quoted when the process dies).
-  static Result<std::unique_ptr<ClaudeProcess>> Start(const SpawnOptions& options);
+  // Spawns the process; `name` ("codex", "claude") names it in messages. REQUIRES: stdin and
+  // stdout are kPipe; stderr is kFile (its last lines are quoted when the process dies).
+  static Result<std::unique_ptr<AgentProcess>> Start(const SpawnOptions& options,
+                                                     std::string name);
   // Stops the process (see Stop).
-  ~ClaudeProcess();
-  ClaudeProcess(const ClaudeProcess&) = delete;
-  ClaudeProcess& operator=(const ClaudeProcess&) = delete;
+  ~AgentProcess();
+  AgentProcess(const AgentProcess&) = delete;
+  AgentProcess& operator=(const AgentProcess&) = delete;
 
   // Writes `line` and a newline to the process's stdin; fails when the process does not take it
   // within `timeout` or has closed its stdin.
@@ -58,18 +60,20 @@ class ClaudeProcess {
 
   // Why the process is gone, for a person: "claude exited (exit code 1); last stderr: error:
   // unknown option '--bogus'". Waits up to 2 s for it to exit, then kills its process group
-  // (what is left of it, or all of it when claude closed its stdout but lives on) and reaps it.
+  // (what is left of it, or all of it when it closed its stdout but lives on) and reaps it.
   std::string DescribeExit();
 
-  // Closes its stdin (claude exits on EOF), waits up to `grace`, then SIGTERM to its process
+  // Closes its stdin (the agents exit on EOF), waits up to `grace`, then SIGTERM to its process
   // group, waits up to `grace` again, then SIGKILL; reaps it, and kills what is left of its
   // process group. Idempotent.
   void Stop(std::chrono::milliseconds grace);
+  // SIGKILL to its process group at once, and reap (a process that stopped answering).
+  void Kill();
 
   const std::string& stderr_path() const { return stderr_path_; }
 
  private:
-  ClaudeProcess(Subprocess process, int wake_fd, std::string stderr_path);
+  AgentProcess(Subprocess process, int wake_fd, std::string stderr_path, std::string name);
   // Waits up to `wait` for the process to exit, kills what is left of its process group, and
   // reaps it (once; later calls return the same status).
   ExitStatus KillGroupAndReap(std::chrono::milliseconds wait);
@@ -82,6 +86,7 @@ class ClaudeProcess {
   Subprocess process_;
   const int wake_fd_;  // eventfd
   const std::string stderr_path_;
+  const std::string name_;
   protocol::LineFramer framer_;
   std::optional<ExitStatus> exit_status_;  // once reaped
   bool stdout_closed_ = false;
@@ -93,4 +98,4 @@ class ClaudeProcess {
 // to a few hundred bytes. Empty when there is nothing (or no file).
 std::string StderrTail(const std::string& path, int max_lines = 3);
 
-}  // namespace codeswarm::worker::claude
+}  // namespace codeswarm::worker

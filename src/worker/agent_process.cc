@@ -1,4 +1,4 @@
-#include "worker/claude/claude_process.h"
+#include "worker/agent_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 
 #include "common/text.h"
 
-namespace codeswarm::worker::claude {
+namespace codeswarm::worker {
 
 namespace {
 
@@ -34,9 +34,9 @@ constexpr std::size_t kStderrTailMaxBytes = 600;
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Milliseconds until `deadline` for poll(): -1 without one, never negative.
-int PollTimeout(std::optional<ClaudeProcess::Clock::time_point> deadline) {
+int PollTimeout(std::optional<AgentProcess::Clock::time_point> deadline) {
   if (!deadline) return -1;
-  auto left = std::chrono::duration_cast<milliseconds>(*deadline - ClaudeProcess::Clock::now());
+  auto left = std::chrono::duration_cast<milliseconds>(*deadline - AgentProcess::Clock::now());
   return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 24 * 3600 * 1000));
 }
 
@@ -46,14 +46,14 @@ bool ExitedWithin(const Subprocess& process, milliseconds timeout) {
     pollfd p{process.pidfd(), POLLIN, 0};
     return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
   }
-  auto deadline = ClaudeProcess::Clock::now() + timeout;
+  auto deadline = AgentProcess::Clock::now() + timeout;
   while (true) {  // no pidfd (old kernel): look without reaping
     siginfo_t info{};
     if (::waitid(P_PID, static_cast<id_t>(process.pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid != 0) {
       return true;
     }
-    if (ClaudeProcess::Clock::now() >= deadline) return false;
+    if (AgentProcess::Clock::now() >= deadline) return false;
     ::usleep(10000);
   }
 }
@@ -73,7 +73,8 @@ std::string StripColourCodes(std::string_view text) {
 
 }  // namespace
 
-Result<std::unique_ptr<ClaudeProcess>> ClaudeProcess::Start(const SpawnOptions& options) {
+Result<std::unique_ptr<AgentProcess>> AgentProcess::Start(const SpawnOptions& options,
+                                                          std::string name) {
   Result<Subprocess> spawned = Subprocess::Spawn(options);
   if (!spawned.ok()) return spawned.status();
   int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -84,29 +85,31 @@ Result<std::unique_ptr<ClaudeProcess>> ClaudeProcess::Start(const SpawnOptions& 
   }
   SetNonBlocking(spawned->stdin_fd());
   SetNonBlocking(spawned->stdout_fd());
-  return std::unique_ptr<ClaudeProcess>(
-      new ClaudeProcess(std::move(*spawned), wake_fd, options.stderr_file));
+  return std::unique_ptr<AgentProcess>(
+      new AgentProcess(std::move(*spawned), wake_fd, options.stderr_file, std::move(name)));
 }
 
-ClaudeProcess::ClaudeProcess(Subprocess process, int wake_fd, std::string stderr_path)
+AgentProcess::AgentProcess(Subprocess process, int wake_fd, std::string stderr_path,
+                           std::string name)
     : process_(std::move(process)),
       wake_fd_(wake_fd),
       stderr_path_(std::move(stderr_path)),
+      name_(std::move(name)),
       framer_(kMaxLineBytes) {}
 
-ClaudeProcess::~ClaudeProcess() {
+AgentProcess::~AgentProcess() {
   Stop(milliseconds(2000));
   ::close(wake_fd_);
 }
 
-Status ClaudeProcess::WriteLine(std::string_view line, milliseconds timeout) {
+Status AgentProcess::WriteLine(std::string_view line, milliseconds timeout) {
   std::string data(line);
   data += '\n';
   auto deadline = Clock::now() + timeout;
   std::size_t done = 0;
   while (done < data.size()) {
     int fd = process_.stdin_fd();
-    if (fd < 0) return Status::FailedPrecondition("claude's input is closed");
+    if (fd < 0) return Status::FailedPrecondition(name_ + "'s input is closed");
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
@@ -117,17 +120,17 @@ Status ClaudeProcess::WriteLine(std::string_view line, milliseconds timeout) {
       pollfd p{fd, POLLOUT, 0};
       int wait = PollTimeout(deadline);
       if (wait == 0 || ::poll(&p, 1, wait) == 0) {
-        return Status::Timeout("claude did not read its input for " +
+        return Status::Timeout(name_ + " did not read its input for " +
                                std::to_string(timeout.count() / 1000) + " s");
       }
       continue;
     }
-    return Status::IoError(std::string("cannot write to claude: ") + std::strerror(errno));
+    return Status::IoError("cannot write to " + name_ + ": " + std::strerror(errno));
   }
   return Status::Ok();
 }
 
-bool ClaudeProcess::ReadStdout(std::size_t* bytes_read) {
+bool AgentProcess::ReadStdout(std::size_t* bytes_read) {
   std::size_t& total = *bytes_read;
   total = 0;
   while (total < kMaxReadPerCall) {
@@ -145,10 +148,10 @@ bool ClaudeProcess::ReadStdout(std::size_t* bytes_read) {
   return true;
 }
 
-std::optional<std::string> ClaudeProcess::TakeLine() {
+std::optional<std::string> AgentProcess::TakeLine() {
   while (std::optional<protocol::LineFramer::Item> item = framer_.Next()) {
     if (item->kind == protocol::LineFramer::Item::Kind::kTooLong) {
-      spdlog::warn("claude wrote a line longer than {} bytes; dropped", kMaxLineBytes);
+      spdlog::warn("{} wrote a line longer than {} bytes; dropped", name_, kMaxLineBytes);
       continue;
     }
     return std::string(item->line);
@@ -156,7 +159,7 @@ std::optional<std::string> ClaudeProcess::TakeLine() {
   return std::nullopt;
 }
 
-ClaudeProcess::Event ClaudeProcess::Next(std::optional<Clock::time_point> deadline) {
+AgentProcess::Event AgentProcess::Next(std::optional<Clock::time_point> deadline) {
   while (true) {
     if (std::optional<std::string> line = TakeLine()) return {Event::Kind::kLine, std::move(*line)};
     if (stdout_closed_) return {Event::Kind::kExited, {}};
@@ -184,31 +187,43 @@ ClaudeProcess::Event ClaudeProcess::Next(std::optional<Clock::time_point> deadli
   }
 }
 
-void ClaudeProcess::Wake() {
+void AgentProcess::Wake() {
   uint64_t one = 1;
   while (::write(wake_fd_, &one, sizeof one) < 0 && errno == EINTR) {
   }
 }
 
-ExitStatus ClaudeProcess::KillGroupAndReap(milliseconds wait) {
+ExitStatus AgentProcess::KillGroupAndReap(milliseconds wait) {
   if (!exit_status_) {
     ExitedWithin(process_, wait);
-    // Not reaped yet, so the group id is still the leader's: this reaches the tool commands
-    // claude started (and claude itself if it is still running), never a stranger.
+    // Agents start helpers in process groups of their own (codex runs a login shell to snapshot
+    // its environment), out of reach of the group kill: find them while the tree is whole.
+    std::vector<ProcessRef> escaped = DescendantsOf(process_.pid());
+    // Not reaped yet, so the group id is still the leader's: this reaches the tool commands the
+    // agent started (and the agent itself if it still runs), never a stranger.
     process_.SignalGroup(SIGKILL);
+    for (const ProcessRef& p : escaped) {
+      if (p.pgid == p.pid) ::kill(-p.pgid, SIGKILL);  // a group it leads, with its members
+      ::kill(p.pid, SIGKILL);
+    }
     exit_status_ = process_.Wait();
   }
   return *exit_status_;
 }
 
-std::string ClaudeProcess::DescribeExit() {
-  std::string text = "claude exited (" + KillGroupAndReap(milliseconds(2000)).ToString() + ")";
+std::string AgentProcess::DescribeExit() {
+  std::string text = name_ + " exited (" + KillGroupAndReap(milliseconds(2000)).ToString() + ")";
   std::string tail = StderrTail(stderr_path_);
   if (!tail.empty()) text += "; last stderr: " + tail;
   return text;
 }
 
-void ClaudeProcess::Stop(milliseconds grace) {
+void AgentProcess::Kill() {
+  stopped_ = true;
+  KillGroupAndReap(milliseconds(0));
+}
+
+void AgentProcess::Stop(milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
   process_.CloseStdin();
@@ -243,4 +258,4 @@ std::string StderrTail(const std::string& path, int max_lines) {
   return Ellipsize(joined, kStderrTailMaxBytes);
 }
 
-}  // namespace codeswarm::worker::claude
+}  // namespace codeswarm::worker
