@@ -2,7 +2,7 @@
 # slurm-down.sh [BASE_DIR] [--purge] -- stop everything slurm-up.sh started under BASE_DIR:
 # cancels jobs, stops ssh ControlMaster + sshd, slurmd x N, slurmctld, [slurmdbd, mariadbd], munged (by pidfile,
 # only if the pid's cmdline names this BASE_DIR), then leftover slurmstepd of this cluster.
-# --purge also deletes BASE_DIR (state, logs, keys). Safe to run twice / when nothing runs.
+# --purge also deletes BASE_DIR (state, logs, keys) and the login user. Safe to run twice / when nothing runs.
 set -uo pipefail
 B=${CODESWARM_SLURM_DIR:-/tmp/cs-slurm}; PURGE=0
 for a in "$@"; do case $a in --purge) PURGE=1 ;; *) B=$a ;; esac; done
@@ -67,5 +67,12 @@ for d in /proc/[0-9]*; do
 done
 [ ${#left[@]} -gt 0 ] && { log "killing leftover slurmstepd ${left[*]}"; stop_pids "${left[@]}"; }
 
-[ $PURGE = 1 ] && { rm -rf "$B"; log "purged $B"; }
+if [ $PURGE = 1 ]; then
+  # the login user slurm-up.sh created, recognised by its home in this BASE_DIR
+  u=${CODESWARM_SLURM_USER:-cs-slurm-user}
+  if [ "$(getent passwd "$u" | cut -d: -f6)" = "$B/home" ]; then
+    pkill -KILL -u "$u" 2>/dev/null; userdel "$u" && log "removed login user $u"
+  fi
+  rm -rf "$B"; log "purged $B"
+fi
 log "done"

@@ -4,6 +4,9 @@
 # 127.0.0.1:$CODESWARM_SSH_PORT acting as "login node". Idempotent: re-running
 # keeps what is already up (restarts only what changed). Installs its own
 # Debian packages if missing. Tested on Debian 12 (Slurm 22.05.8, OpenSSH 9.2), root.
+# The ssh alias logs in as an unprivileged user of its own ($CODESWARM_SLURM_USER, created
+# here, home BASE_DIR/home with no shell rc files), whose jobs Slurm runs: what a user of a
+# real login node is, and independent of this machine's own dotfiles (root's may be slow).
 # The Slurm end-to-end tests run against it (scripts/test.sh starts it through
 # scripts/test-env.d/10-slurm.sh); scripts/slurm-down.sh stops it.
 #
@@ -14,7 +17,7 @@
 #   CODESWARM_MIN_JOB_AGE=300  CODESWARM_KILL_WAIT=5  CODESWARM_SSH=1 (0: no sshd)
 #   CODESWARM_ENFORCE_PART_LIMITS=NO (Slurm's default: impossible requests pend forever with
 #     Reason=PartitionConfig/PartitionNodeLimit, which the tests want to see; ALL rejects them)
-#   CODESWARM_SSH_PORT=2222
+#   CODESWARM_SSH_PORT=2222  CODESWARM_SLURM_USER=cs-slurm-user (the login user)
 #   CODESWARM_SLURMDBD=0 (1: also MariaDB + slurmdbd so plain `sacct` works; +~13s install, +~1.5s start)
 #   CODESWARM_SLURMDBD_PORT=16819  CODESWARM_DB_PORT=13306
 set -euo pipefail
@@ -29,6 +32,7 @@ KILL_WAIT=${CODESWARM_KILL_WAIT:-5}
 ENFORCE_PART_LIMITS=${CODESWARM_ENFORCE_PART_LIMITS:-NO}
 WANT_SSH=${CODESWARM_SSH:-1}
 SSH_PORT=${CODESWARM_SSH_PORT:-2222}
+LOGIN_USER=${CODESWARM_SLURM_USER:-cs-slurm-user}
 SSH_ALIAS=codeswarm-test
 WANT_DBD=${CODESWARM_SLURMDBD:-0}
 DBD_PORT=${CODESWARM_SLURMDBD_PORT:-16819}
@@ -266,14 +270,24 @@ if [ "$WANT_SSH" = 1 ]; then
   mkdir -p /run/sshd; chmod 755 /run/sshd   # privilege-separation dir, compiled-in path (unavoidable)
   [ -s $S/host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f $S/host_ed25519_key -C codeswarm-test-host
   [ -s $S/id_ed25519 ] || ssh-keygen -q -t ed25519 -N '' -f $S/id_ed25519 -C codeswarm-test-client
-  cp $S/id_ed25519.pub $S/authorized_keys; chmod 600 $S/authorized_keys
+  # The login user: '*' rather than useradd's '!' as its password, which sshd without PAM
+  # would take for a locked account; key-only login either way.
+  if ! id -u "$LOGIN_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir $B/home --shell /bin/bash "$LOGIN_USER"
+    log "created login user $LOGIN_USER"
+  fi
+  usermod --home $B/home --password '*' "$LOGIN_USER"
+  mkdir -p $B/home/.ssh
+  cp $S/id_ed25519.pub $B/home/.ssh/authorized_keys
+  chown -R "$LOGIN_USER": $B/home; chmod 755 $B/home; chmod 700 $B/home/.ssh
+  chmod 600 $B/home/.ssh/authorized_keys
   cat > $S/sshd_config.new <<EOF
 Port $SSH_PORT
 ListenAddress 127.0.0.1
 HostKey $S/host_ed25519_key
 PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-PermitRootLogin prohibit-password
+AuthorizedKeysFile $B/home/.ssh/authorized_keys
+PermitRootLogin no
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -291,7 +305,7 @@ EOF
 Host $SSH_ALIAS
   HostName 127.0.0.1
   Port $SSH_PORT
-  User root
+  User $LOGIN_USER
   IdentityFile $S/id_ed25519
   IdentitiesOnly yes
   StrictHostKeyChecking no
@@ -311,6 +325,9 @@ EOF
     log "sshd already running"
   else
     /usr/sbin/sshd -t -f $S/sshd_config || die "sshd config test failed"
+    # a listener of this config whose pidfile is gone (an interrupted slurm-down) holds the port
+    stray=$(pgrep -f -x -- "sshd: /usr/sbin/sshd -f $S/sshd_config .*\[listener\].*" || true)
+    [ -n "$stray" ] && { log "stopping stray sshd $stray"; stop_pids $stray; }
     /usr/sbin/sshd -f $S/sshd_config -E $S/sshd.log
     log "sshd started on 127.0.0.1:$SSH_PORT"
   fi
@@ -320,7 +337,7 @@ EOF
     sleep 0.1
   done
   [ -n "$r" ] || die "ssh $SSH_ALIAS failed, see $S/sshd.log"
-  log "ssh $SSH_ALIAS ok (remote sinfo sees $r nodes)"
+  log "ssh $SSH_ALIAS ok as $LOGIN_USER (remote sinfo sees $r nodes)"
 fi
 
 # ---------------------------------------------------------------- env
@@ -334,6 +351,7 @@ fi
   if [ "$WANT_SSH" = 1 ]; then
     echo "export CODESWARM_SSH_CONFIG=$S/ssh_config"
     echo "export CODESWARM_SSH_HOST=$SSH_ALIAS"
+    echo "export CODESWARM_SSH_USER=$LOGIN_USER"
   fi
 } > $B/env.sh.new
 mv $B/env.sh.new $B/env.sh

@@ -26,25 +26,48 @@ for hook in "${hooks[@]}"; do
 done
 
 status=0
-echo "== all tests" >&2
-(cd "${CODESWARM_BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 -j2 "$@") || status=1
+summary=()
+# Runs one ctest stage in build directory $2 and records its outcome (with the names of the
+# failed tests) for the summary printed last, where a CI log's tail shows it.
+stage() {
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name" >&2
+  rm -f "$dir/Testing/Temporary/LastTestsFailed.log"
+  if (cd "$dir" && ctest --output-on-failure --timeout 900 -j2 "$@"); then
+    summary+=("passed  $name")
+  else
+    status=1
+    local failed="(see above)"
+    if [ -s "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
+      failed=$(cut -d: -f2- "$dir/Testing/Temporary/LastTestsFailed.log" | paste -sd' ')
+    fi
+    summary+=("FAILED  $name: $failed")
+  fi
+}
+
+stage "all tests" "${CODESWARM_BUILD_DIR:-build}" "$@"
 
 if [ "${CODESWARM_SANITIZERS:-1}" != 0 ]; then
   # The core suites (no cluster, no agent binaries): what the sanitizers can see is ours.
   core_tests='^(RouterE2ETest|CliE2ETest)\.'
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   for sanitizer in address,undefined thread; do
     dir=build-${sanitizer%%,*}
     echo "== sanitizer $sanitizer: build $dir" >&2
-    CODESWARM_BUILD_DIR=$dir CODESWARM_BUILD_TYPE=Debug scripts/build.sh \
-      -DCODESWARM_SANITIZE="$sanitizer" -DCMAKE_CXX_FLAGS=-O1 >&2
-    echo "== sanitizer $sanitizer: tests" >&2
-    (cd "$dir" &&
-      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-      ctest --output-on-failure --timeout 900 -j2 -L unit &&
-      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-      ctest --output-on-failure --timeout 900 -j2 -R "$core_tests") || status=1
+    if CODESWARM_BUILD_DIR=$dir CODESWARM_BUILD_TYPE=Debug scripts/build.sh \
+      -DCODESWARM_SANITIZE="$sanitizer" -DCMAKE_CXX_FLAGS=-O1 >&2; then
+      stage "$sanitizer: unit tests" "$dir" -L unit
+      stage "$sanitizer: core end-to-end tests" "$dir" -R "$core_tests"
+    else
+      status=1
+      summary+=("FAILED  $sanitizer: build")
+    fi
   done
 fi
+
+echo "== summary" >&2
+printf '%s\n' "${summary[@]}" >&2
 exit $status

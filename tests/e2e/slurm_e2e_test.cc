@@ -5,6 +5,8 @@
 // hand with: eval "$(scripts/slurm-up.sh)" && ./build/tests/codeswarm_e2e_tests
 // --gtest_filter='Slurm*'
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -27,7 +29,12 @@ const std::vector<std::string> kFullTurn = {
 // Slurm answers in seconds, over an ssh whose remote shell alone may take one: generous waits.
 constexpr auto kSlurmWait = 90s;
 
-bool IsEvent(const json::object& e, const char* name) { return e.at("event") == name; }
+// The event's name, or what stands for none when a wait timed out with an empty object.
+std::string EventOf(const json::object& e) {
+  const json::value* event = e.if_contains("event");
+  return event == nullptr ? "(no answer in time)" : Str(*event);
+}
+bool IsEvent(const json::object& e, const char* name) { return EventOf(e) == name; }
 std::string Field(const json::object& e, const char* key) { return Str(e.at("data").at(key)); }
 
 std::string Env(const char* name) {
@@ -40,9 +47,11 @@ struct ClusterEnv {
   std::string partition = Env("CODESWARM_SLURM_PARTITION");
   std::string ssh_config = Env("CODESWARM_SSH_CONFIG");
   std::string ssh_host = Env("CODESWARM_SSH_HOST");
+  std::string ssh_user = Env("CODESWARM_SSH_USER");  // the unprivileged login user
   std::string slurm_conf = Env("SLURM_CONF");
   bool complete() const {
-    return !partition.empty() && !ssh_config.empty() && !ssh_host.empty() && !slurm_conf.empty();
+    return !partition.empty() && !ssh_config.empty() && !ssh_host.empty() && !ssh_user.empty() &&
+           !slurm_conf.empty();
   }
 };
 
@@ -109,11 +118,26 @@ class SlurmE2ETest : public ::testing::Test {
     ASSERT_TRUE(env_.complete())
         << "Slurm test cluster not running: run scripts/slurm-up.sh "
            "(eval \"$(scripts/slurm-up.sh)\"; scripts/test.sh does it for you). Missing one of "
-           "SLURM_CONF, CODESWARM_SLURM_PARTITION, CODESWARM_SSH_CONFIG, CODESWARM_SSH_HOST.";
+           "SLURM_CONF, CODESWARM_SLURM_PARTITION, CODESWARM_SSH_CONFIG, CODESWARM_SSH_HOST, "
+           "CODESWARM_SSH_USER.";
     RunResult sinfo = Slurm({"sinfo", "-h", "-o", "%D"});
     ASSERT_TRUE(sinfo.status.success())
         << "Slurm test cluster not running: run scripts/slurm-up.sh (sinfo: " << sinfo.stderr_text
         << ")";
+    const passwd* user = ::getpwnam(env_.ssh_user.c_str());
+    ASSERT_NE(user, nullptr) << "no login user " << env_.ssh_user << ": run scripts/slurm-up.sh";
+    login_uid_ = user->pw_uid;
+    login_home_ = user->pw_dir;
+    // The jobs run as the login user: it reaches the worker binary and a test's files through
+    // this directory and owns its workspace, as a user owns their scratch space.
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0711), 0);
+    UserDirectory(dir_.path() + "/ws");
+  }
+
+  // Creates `path` owned by the login user.
+  void UserDirectory(const std::string& path) {
+    fs::create_directories(path);
+    ASSERT_EQ(::chown(path.c_str(), login_uid_, static_cast<gid_t>(-1)), 0) << path;
   }
 
   void TearDown() override {
@@ -146,7 +170,7 @@ class SlurmE2ETest : public ::testing::Test {
   json::object LaunchAndWait(ProtocolClient& client, int nodes,
                              const std::string& system_prompt = "") {
     json::object answer = Launch(client, nodes, system_prompt);
-    EXPECT_EQ(Str(answer.at("event")), "swarm_launched") << json::serialize(answer);
+    EXPECT_EQ(EventOf(answer), "swarm_launched") << json::serialize(answer);
     if (answer.empty() || !IsEvent(answer, "swarm_launched")) return {};
     std::string swarm = Field(answer, "swarm_id");
     std::set<int64_t> connected;
@@ -169,7 +193,7 @@ class SlurmE2ETest : public ::testing::Test {
     std::string rid =
         client.Send("inject", {{"swarm_id", swarm}, {"nodes", nodes}, {"content", content}});
     json::object ack = client.Answer(rid, kSlurmWait);
-    EXPECT_EQ(Str(ack.at("event")), "inject_ack") << json::serialize(ack);
+    EXPECT_EQ(EventOf(ack), "inject_ack") << json::serialize(ack);
     std::string injection = Field(ack, "injection_id");
     std::set<int64_t> done;
     while (static_cast<int>(done.size()) < expected_nodes) {
@@ -204,6 +228,8 @@ class SlurmE2ETest : public ::testing::Test {
 
   ClusterEnv env_;
   TempDir dir_;
+  uid_t login_uid_ = 0;
+  std::string login_home_;
   std::vector<std::string> jobs_;
 };
 
@@ -243,6 +269,23 @@ TEST_F(SlurmE2ETest, FourNodeSwarmThroughTheLoginAliasRunsOnFourSlurmNodes) {
     EXPECT_EQ(text[node], "node " + std::to_string(node) + " heard: hello Slurm");
   }
 
+  // The router learns RUNNING from its next squeue poll, which may trail the workers: it
+  // announces the change with a swarm_update (unless the launch already saw RUNNING).
+  if (Str(launched.at("backend_state")) != "RUNNING") {
+    bool announced = false;
+    for (const json::object& e : client.events()) {
+      announced = announced || (IsEvent(e, "swarm_update") && Field(e, "swarm_id") == swarm &&
+                                Field(e, "backend_state") == "RUNNING");
+    }
+    if (!announced) {
+      client.WaitFor(
+          [&](const json::object& e) {
+            return IsEvent(e, "swarm_update") && Field(e, "swarm_id") == swarm &&
+                   Field(e, "backend_state") == "RUNNING";
+          },
+          kSlurmWait);
+    }
+  }
   json::object status = Status(client, swarm);
   EXPECT_EQ(Str(status.at("status")), "running");
   EXPECT_EQ(Str(status.at("backend_state")), "RUNNING");
@@ -254,7 +297,7 @@ TEST_F(SlurmE2ETest, FourNodeSwarmThroughTheLoginAliasRunsOnFourSlurmNodes) {
   EXPECT_NE(cli.out.find("backend state:  RUNNING"), std::string::npos) << cli.out;
 
   std::string rid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
-  EXPECT_EQ(Str(client.Answer(rid, kSlurmWait).at("event")), "swarm_terminated");
+  EXPECT_EQ(EventOf(client.Answer(rid, kSlurmWait)), "swarm_terminated");
   router.Stop();
   // The router closed its shared ssh connection on the way out.
   EXPECT_TRUE(
@@ -278,7 +321,7 @@ TEST_F(SlurmE2ETest, TerminateCancelsTheJobEndsTheRunningTurnAndLeavesNoWorker) 
 
   std::string trid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
   json::object answer = client.Answer(trid, kSlurmWait);
-  ASSERT_EQ(Str(answer.at("event")), "swarm_terminated") << json::serialize(answer);
+  ASSERT_EQ(EventOf(answer), "swarm_terminated") << json::serialize(answer);
   std::vector<std::string> seq = client.Sequence(injection, 0);
   ASSERT_FALSE(seq.empty());
   EXPECT_EQ(seq.back(), "turn_complete");
@@ -405,7 +448,7 @@ TEST_F(SlurmE2ETest, UnknownPartitionIsRejectedWithSlurmsReason) {
   router.Start();
   ProtocolClient client(router.port());
   json::object answer = Launch(client, 2);
-  ASSERT_EQ(Str(answer.at("event")), "command_rejected") << json::serialize(answer);
+  ASSERT_EQ(EventOf(answer), "command_rejected") << json::serialize(answer);
   EXPECT_EQ(Field(answer, "code"), "launch_failed");
   EXPECT_NE(Field(answer, "reason").find("invalid partition specified: " + partition),
             std::string::npos)
@@ -419,14 +462,14 @@ TEST_F(SlurmE2ETest, TooManyNodesIsReportedWithSlurmsReasonAndTheJobCancelled) {
   router.Start();
   ProtocolClient client(router.port());
   json::object answer = Launch(client, 5);  // the cluster has 4 nodes
-  ASSERT_EQ(Str(answer.at("event")), "swarm_launched") << json::serialize(answer);
+  ASSERT_EQ(EventOf(answer), "swarm_launched") << json::serialize(answer);
   const std::string swarm = Field(answer, "swarm_id");
   const std::string job = Field(answer, "job_id");
   EXPECT_EQ(Field(answer, "status"), "pending");
   // A prompt for a swarm that never starts fails with the reason.
   std::string rid = client.Send("inject", {{"swarm_id", swarm}, {"content", "anyone?"}});
   json::object ack = client.Answer(rid, kSlurmWait);
-  ASSERT_EQ(Str(ack.at("event")), "inject_ack") << json::serialize(ack);
+  ASSERT_EQ(EventOf(ack), "inject_ack") << json::serialize(ack);
 
   json::object ended = WaitEnded(client, swarm);
   ASSERT_FALSE(ended.empty());
@@ -451,7 +494,7 @@ TEST_F(SlurmE2ETest, WorkersThatCannotStartAreReportedWithTheReason) {
   router.Start();
   ProtocolClient client(router.port());
   json::object answer = Launch(client, 2);
-  ASSERT_EQ(Str(answer.at("event")), "swarm_launched") << json::serialize(answer);
+  ASSERT_EQ(EventOf(answer), "swarm_launched") << json::serialize(answer);
   const std::string swarm = Field(answer, "swarm_id");
   json::object ended = WaitEnded(client, swarm);
   ASSERT_FALSE(ended.empty());
@@ -531,6 +574,7 @@ TEST_F(SlurmE2ETest, HostileConfigValuesAndPromptsNeverReachAShell) {
   const std::string workspace = dir_.path() + "/ws " + evil;
   const std::string bin_dir = dir_.path() + "/bin " + evil;
   fs::create_directories(bin_dir);
+  UserDirectory(workspace);
   fs::create_symlink(CODESWARM_BINARY, bin_dir + "/codeswarm");
   json::object config =
       SlurmConfig({{"worker_command", bin_dir + "/codeswarm"},
@@ -573,8 +617,10 @@ TEST_F(SlurmE2ETest, HostileConfigValuesAndPromptsNeverReachAShell) {
   for (const auto& entry : fs::recursive_directory_iterator(dir_.path())) {
     if (entry.path().filename() == "pwned") pwned.push_back(entry.path().string());
   }
-  const std::string home = Env("HOME");
-  if (!home.empty() && fs::exists(home + "/pwned")) pwned.push_back(home + "/pwned");
+  // Where a shell would have run: the login user's home (the remote side) and ours.
+  for (const std::string& home : {login_home_, Env("HOME")}) {
+    if (!home.empty() && fs::exists(home + "/pwned")) pwned.push_back(home + "/pwned");
+  }
   EXPECT_TRUE(pwned.empty()) << "a shell ran a config value: " << pwned.front();
 }
 

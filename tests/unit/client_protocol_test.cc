@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <variant>
 
 namespace codeswarm::protocol {
@@ -20,6 +21,9 @@ struct BadLine {
   std::string reason;
   std::optional<std::string> request_id;
 };
+
+// Names the row in test listings instead of a byte dump of the struct.
+void PrintTo(const BadLine& row, std::ostream* out) { *out << row.name; }
 
 class BadCommandTest : public testing::TestWithParam<BadLine> {};
 
