@@ -34,8 +34,11 @@ stage() {
   shift 2
   echo "== $name" >&2
   rm -f "$dir/Testing/Temporary/LastTestsFailed.log"
-  if (cd "$dir" && ctest --output-on-failure --timeout 900 -j2 "$@"); then
-    summary+=("passed  $name")
+  local out
+  out=$(mktemp)
+  if (cd "$dir" && ctest --output-on-failure --timeout 900 -j2 "$@") | tee "$out"; then
+    # ctest's own count, so that a stage that ran no test shows it
+    summary+=("passed  $name ($(grep -oE '[0-9]+ tests failed out of [0-9]+' "$out" | tail -1))")
   else
     status=1
     local failed="(see above)"
@@ -44,6 +47,7 @@ stage() {
     fi
     summary+=("FAILED  $name: $failed")
   fi
+  rm -f "$out"
 }
 
 stage "all tests" "${CODESWARM_BUILD_DIR:-build}" "$@"

@@ -18,90 +18,44 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
-std::string ClaudeBinary() {
-  const char* bin = std::getenv("CODESWARM_CLAUDE_BIN");
-  return bin != nullptr ? bin : "";
-}
-
 bool Contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
-class ClaudeE2E : public ::testing::Test {
+class ClaudeE2E : public AgentE2E {
  protected:
-  // One stub and one router for the whole suite; each test launches its own swarm.
   static void SetUpTestSuite() {
-    if (ClaudeBinary().empty()) return;
-    dir_ = new TempDir;
-    stub_ = new StubModelServer;
-    fs::create_directories(dir_->path() + "/home");
-    json::object config{{"agent",
-                         {{"kind", "claude"},
-                          {"claude",
-                           {{"binary", ClaudeBinary()},
-                            {"model", "claude-stub-model"},
-                            {"config_dir", dir_->path() + "/claude-config"}}}}}};
-    // Claude Code offline (shared/reference/README.md): the stub as its API, a scratch home, no
-    // traffic of its own, and no retries so that API errors end a turn at once. The router's
-    // environment reaches its workers and theirs the agent.
-    router_ = new RouterProcess(*dir_, config,
-                                {{"ANTHROPIC_BASE_URL", stub_->url()},
-                                 {"ANTHROPIC_API_KEY", "dummy"},
-                                 {"HOME", dir_->path() + "/home"},
-                                 {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"},
-                                 {"DISABLE_TELEMETRY", "1"},
-                                 {"DISABLE_AUTOUPDATER", "1"},
-                                 {"DISABLE_ERROR_REPORTING", "1"},
-                                 {"CLAUDE_CODE_MAX_RETRIES", "0"}});
-    router_->Start();
+    StartSuite(
+        {"claude", "/v1/messages", "CODESWARM_CLAUDE_BIN"},
+        [](const TempDir& dir, const StubModelServer&) {
+          fs::create_directories(dir.path() + "/home");
+          return json::object{{"agent",
+                               {{"kind", "claude"},
+                                {"claude",
+                                 {{"binary", Binary()},
+                                  {"model", "claude-stub-model"},
+                                  {"config_dir", dir.path() + "/claude-config"}}}}}};
+        },
+        // Claude Code offline (shared/reference/README.md): the stub as its API, a scratch
+        // home, no traffic of its own, and no retries so that API errors end a turn at once.
+        // The router's environment reaches its workers and theirs the agent.
+        [](const TempDir& dir, const StubModelServer& stub) {
+          return Env{{"ANTHROPIC_BASE_URL", stub.url()},
+                     {"ANTHROPIC_API_KEY", "dummy"},
+                     {"HOME", dir.path() + "/home"},
+                     {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"},
+                     {"DISABLE_TELEMETRY", "1"},
+                     {"DISABLE_AUTOUPDATER", "1"},
+                     {"DISABLE_ERROR_REPORTING", "1"},
+                     {"CLAUDE_CODE_MAX_RETRIES", "0"}};
+        });
   }
-  static void TearDownTestSuite() {
-    delete router_;
-    delete stub_;
-    delete dir_;
-    router_ = nullptr;
-    stub_ = nullptr;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_FALSE(ClaudeBinary().empty())
-        << "CODESWARM_CLAUDE_BIN is not set: these tests run the real Claude Code CLI. Run "
-           "`. scripts/test-env.d/20-agents.sh up` first (scripts/test.sh does).";
-    ASSERT_TRUE(fs::exists(ClaudeBinary())) << "CODESWARM_CLAUDE_BIN=" << ClaudeBinary() << " does not exist";
-    ASSERT_NE(router_, nullptr);
-    stub_->Reset();
-    client_ = std::make_unique<ProtocolClient>(router_->port());
-  }
-  void TearDown() override {
-    if (client_ && !swarm_.empty()) TerminateSwarm(*client_, swarm_);
-  }
-
-  // Launches the test's 2-node swarm with `claude` settings merged over the config's.
-  void Launch(json::object claude = {}, const std::string& system_prompt = "You are a test node.",
-              json::object agent = {}) {
-    agent["claude"] = std::move(claude);
-    swarm_ = LaunchSwarm(*client_, 2, agent, system_prompt);
-    ASSERT_FALSE(swarm_.empty());
-  }
-
-  // The recorded Messages API requests whose prompt (last user text) contains `needle`.
-  std::vector<json::object> RequestsFor(const std::string& needle) {
-    std::vector<json::object> out;
-    for (json::object& r : stub_->Requests()) {
-      const json::value& prompt = r.at("prompt");
-      if (Str(r.at("path")).rfind("/v1/messages", 0) == 0 && prompt.is_string() &&
-          Contains(Str(prompt), needle)) {
-        out.push_back(std::move(r));
-      }
-    }
-    return out;
-  }
+  static void TearDownTestSuite() { StopSuite(); }
 
   // The claude process of `node`: the swarm's process that runs claude in the node's directory.
   pid_t ClaudeProcessOf(int node) {
     std::string node_dir = fs::canonical(NodeDir(*dir_, swarm_, node)).string();
-    std::string binary = fs::canonical(ClaudeBinary()).string();
+    std::string binary = fs::canonical(Binary()).string();
     for (const ProcessInfo& p : ProcessesOfSwarm(swarm_)) {
       std::error_code ec;
       std::string proc = "/proc/" + std::to_string(p.pid);
@@ -112,17 +66,7 @@ class ClaudeE2E : public ::testing::Test {
     }
     return 0;
   }
-
-  static TempDir* dir_;
-  static StubModelServer* stub_;
-  static RouterProcess* router_;
-  std::unique_ptr<ProtocolClient> client_;
-  std::string swarm_;
 };
-
-TempDir* ClaudeE2E::dir_ = nullptr;
-StubModelServer* ClaudeE2E::stub_ = nullptr;
-RouterProcess* ClaudeE2E::router_ = nullptr;
 
 // Every message of a Messages API request with `role`, its text blocks and tool results as one
 // string each.
@@ -194,18 +138,12 @@ TEST_F(ClaudeE2E, SystemPromptCanReplaceClaudeCodesOwn) {
 
 TEST_F(ClaudeE2E, SecondTurnKeepsEachNodesConversation) {
   Launch();
-  stub_->AddRule({{"match", "alpha one"}, {"reply", "Reply to alpha."}});
-  stub_->AddRule({{"match", "beta one"}, {"reply", "Reply to beta."}});
-  InjectAndWait(*client_, swarm_, "alpha one", 0);
-  InjectAndWait(*client_, swarm_, "beta one", 1);
-  std::map<int, NodeTurn> second = InjectAndWait(*client_, swarm_, "alpha two", 0);
-  EXPECT_EQ(second[0].status, "completed") << second[0].error;
-  std::vector<json::object> requests = RequestsFor("alpha two");
-  ASSERT_EQ(requests.size(), 1u);
-  std::vector<std::string> user = MessageTexts(requests[0], "user");
+  json::object request = SecondTurnRequest();
+  ASSERT_FALSE(request.empty());
+  std::vector<std::string> user = MessageTexts(request, "user");
   EXPECT_TRUE(AnyContains(user, "alpha one"));
   EXPECT_FALSE(AnyContains(user, "beta one"));  // node 1's conversation is its own
-  EXPECT_TRUE(AnyContains(MessageTexts(requests[0], "assistant"), "Reply to alpha."));
+  EXPECT_TRUE(AnyContains(MessageTexts(request, "assistant"), "Reply to alpha."));
 }
 
 TEST_F(ClaudeE2E, AcceptedToolPermissionIsReportedAndTheToolRuns) {
@@ -249,23 +187,7 @@ TEST_F(ClaudeE2E, DeclinedToolPermissionIsReportedAndTheToolDoesNotRun) {
 
 TEST_F(ClaudeE2E, InterruptEndsASlowTurnAsInterruptedAndTheNodeGoesOn) {
   Launch();
-  json::array pieces;
-  for (int i = 0; i < 40; ++i) pieces.emplace_back(" slow");
-  stub_->AddRule({{"match", "[slow]"}, {"deltas", pieces}, {"delay_ms", 250}});
-  Injection slow = Inject(*client_, swarm_, "Take your time [slow]");
-  WaitFirstDeltas(*client_, slow);
-  auto interrupted_at = std::chrono::steady_clock::now();
-  json::object ack = client_->Answer(client_->Send("interrupt", {{"swarm_id", swarm_}}));
-  EXPECT_EQ(Str(ack.at("event")), "interrupt_ack") << json::serialize(ack);
-  std::map<int, NodeTurn> turns = WaitTurns(*client_, slow);
-  EXPECT_LT(std::chrono::steady_clock::now() - interrupted_at, seconds(5));
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "interrupted") << "node " << node << ": " << t.error;
-    EXPECT_EQ(t.error, "interrupted by request");
-    EXPECT_GE(t.deltas, 1);
-    EXPECT_LT(t.deltas, 40);
-    EXPECT_EQ(t.events.back(), "turn_complete");
-  }
+  InterruptASlowTurn(seconds(5));
   std::map<int, NodeTurn> next = InjectAndWait(*client_, swarm_, "Quick one");
   for (auto& [node, t] : next) EXPECT_EQ(t.status, "completed") << "node " << node << ": " << t.error;
 }
@@ -335,17 +257,9 @@ TEST_F(ClaudeE2E, ClaudeKilledMidTurnFailsItsTurnsWithTheExitStatus) {
 
 TEST_F(ClaudeE2E, MissingBinaryFailsEveryInjectionNamingTheCause) {
   Launch({{"binary", "/nonexistent/claude"}});
-  for (int round = 0; round < 2; ++round) {
-    std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello");
-    ASSERT_EQ(turns.size(), 2u);
-    for (auto& [node, t] : turns) {
-      EXPECT_EQ(t.status, "failed") << "node " << node;
-      EXPECT_EQ(t.error,
-                "agent failed to start: cannot start /nonexistent/claude: No such file or directory "
-                "(see agent.claude.binary)");
-      EXPECT_EQ(t.events, (std::vector<std::string>{"inject_ack", "inject_delivered", "turn_complete"}));
-    }
-  }
+  ExpectEveryInjectionFails(
+      "agent failed to start: cannot start /nonexistent/claude: No such file or directory (see "
+      "agent.claude.binary)");
 }
 
 TEST_F(ClaudeE2E, ClaudeRefusingItsCommandLineFailsStartWithItsMessage) {
@@ -359,16 +273,7 @@ TEST_F(ClaudeE2E, ClaudeRefusingItsCommandLineFailsStartWithItsMessage) {
 
 TEST_F(ClaudeE2E, TerminateLeavesNoClaudeProcess) {
   Launch();
-  InjectAndWait(*client_, swarm_, "hello");
-  std::vector<ProcessInfo> before = ProcessesOfSwarm(swarm_);
-  EXPECT_GE(before.size(), 4u);  // 2 workers + 2 claude
-  std::string swarm = std::exchange(swarm_, "");
-  TerminateSwarm(*client_, swarm);
-  EXPECT_TRUE(Eventually([&] { return ProcessesOfSwarm(swarm).empty(); }, seconds(10)));
-  for (const ProcessInfo& p : before) {
-    EXPECT_TRUE(Eventually([&] { return !ProcessState(p.pid).has_value(); }, seconds(10)))
-        << "pid " << p.pid << " is still there";
-  }
+  ExpectTerminateLeavesNoProcess();
 }
 
 }  // namespace

@@ -17,11 +17,6 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-std::string CodexBinary() {
-  const char* bin = std::getenv("CODESWARM_CODEX_BIN");
-  return bin != nullptr ? bin : "";
-}
-
 // A CODEX_HOME whose config.toml points codex at the stub, offline (see
 // shared/reference/README.md: without the [features] switches codex reaches out at start).
 std::string WriteCodexHome(const std::string& dir, int stub_port) {
@@ -54,71 +49,21 @@ in_app_updates = false
   return home;
 }
 
-class CodexE2E : public ::testing::Test {
+class CodexE2E : public AgentE2E {
  protected:
-  // One stub and one router for the whole suite; each test launches its own swarm.
   static void SetUpTestSuite() {
-    if (CodexBinary().empty()) return;
-    dir_ = new TempDir;
-    stub_ = new StubModelServer;
-    std::string home = WriteCodexHome(dir_->path(), stub_->port());
-    json::object config{
-        {"agent", {{"kind", "codex"}, {"codex", {{"binary", CodexBinary()}, {"codex_home", home}}}}}};
-    router_ = new RouterProcess(*dir_, config, {{"STUB_API_KEY", "stub-key"}});
-    router_->Start();
+    StartSuite(
+        {"codex", "/v1/responses", "CODESWARM_CODEX_BIN"},
+        [](const TempDir& dir, const StubModelServer& stub) {
+          std::string home = WriteCodexHome(dir.path(), stub.port());
+          return json::object{
+              {"agent",
+               {{"kind", "codex"}, {"codex", {{"binary", Binary()}, {"codex_home", home}}}}}};
+        },
+        [](const TempDir&, const StubModelServer&) { return Env{{"STUB_API_KEY", "stub-key"}}; });
   }
-  static void TearDownTestSuite() {
-    delete router_;
-    delete stub_;
-    delete dir_;
-    router_ = nullptr;
-    stub_ = nullptr;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_FALSE(CodexBinary().empty())
-        << "CODESWARM_CODEX_BIN is not set: these tests run the real codex CLI. Run "
-           "`. scripts/test-env.d/20-agents.sh up` first (scripts/test.sh does).";
-    ASSERT_TRUE(fs::exists(CodexBinary())) << "CODESWARM_CODEX_BIN=" << CodexBinary() << " does not exist";
-    ASSERT_NE(router_, nullptr);
-    stub_->Reset();
-    client_ = std::make_unique<ProtocolClient>(router_->port());
-  }
-  void TearDown() override {
-    if (client_ && !swarm_.empty()) TerminateSwarm(*client_, swarm_);
-  }
-
-  // Launches the test's 2-node swarm with `codex` settings merged over the config's.
-  void Launch(json::object codex = {}, const std::string& system_prompt = "You are a test node.",
-              json::object agent = {}) {
-    agent["codex"] = std::move(codex);
-    swarm_ = LaunchSwarm(*client_, 2, agent, system_prompt);
-    ASSERT_FALSE(swarm_.empty());
-  }
-
-  // The recorded /v1/responses requests whose prompt contains `needle`.
-  std::vector<json::object> RequestsFor(const std::string& needle) {
-    std::vector<json::object> out;
-    for (json::object& r : stub_->Requests("/v1/responses")) {
-      const json::value& prompt = r.at("prompt");
-      if (prompt.is_string() && std::string(prompt.as_string()).find(needle) != std::string::npos) {
-        out.push_back(std::move(r));
-      }
-    }
-    return out;
-  }
-
-  static TempDir* dir_;
-  static StubModelServer* stub_;
-  static RouterProcess* router_;
-  std::unique_ptr<ProtocolClient> client_;
-  std::string swarm_;
+  static void TearDownTestSuite() { StopSuite(); }
 };
-
-TempDir* CodexE2E::dir_ = nullptr;
-StubModelServer* CodexE2E::stub_ = nullptr;
-RouterProcess* CodexE2E::router_ = nullptr;
 
 // The text of every input message of a Responses request, one string per message.
 std::vector<std::string> InputTexts(const json::object& request, const std::string& role) {
@@ -193,18 +138,12 @@ TEST_F(CodexE2E, SystemPromptCanReplaceCodexsBaseInstructions) {
 
 TEST_F(CodexE2E, SecondTurnKeepsEachNodesConversation) {
   Launch();
-  stub_->AddRule({{"match", "alpha one"}, {"reply", "Reply to alpha."}});
-  stub_->AddRule({{"match", "beta one"}, {"reply", "Reply to beta."}});
-  InjectAndWait(*client_, swarm_, "alpha one", 0);
-  InjectAndWait(*client_, swarm_, "beta one", 1);
-  std::map<int, NodeTurn> second = InjectAndWait(*client_, swarm_, "alpha two", 0);
-  EXPECT_EQ(second[0].status, "completed") << second[0].error;
-  std::vector<json::object> requests = RequestsFor("alpha two");
-  ASSERT_EQ(requests.size(), 1u);
-  std::vector<std::string> user = InputTexts(requests[0], "user");
+  json::object request = SecondTurnRequest();
+  ASSERT_FALSE(request.empty());
+  std::vector<std::string> user = InputTexts(request, "user");
   EXPECT_TRUE(AnyContains(user, "alpha one"));
   EXPECT_FALSE(AnyContains(user, "beta one"));  // node 1's conversation is its own
-  EXPECT_TRUE(AnyContains(InputTexts(requests[0], "assistant"), "Reply to alpha."));
+  EXPECT_TRUE(AnyContains(InputTexts(request, "assistant"), "Reply to alpha."));
 }
 
 TEST_F(CodexE2E, AcceptedCommandApprovalIsReportedAndTheCommandRuns) {
@@ -253,23 +192,7 @@ TEST_F(CodexE2E, FileChangeApprovalNamesTheFile) {
 
 TEST_F(CodexE2E, InterruptEndsASlowTurnAsInterruptedAndTheNodeGoesOn) {
   Launch();
-  json::array pieces;
-  for (int i = 0; i < 40; ++i) pieces.emplace_back(" slow");
-  stub_->AddRule({{"match", "[slow]"}, {"deltas", pieces}, {"delay_ms", 250}});
-  Injection slow = Inject(*client_, swarm_, "Take your time [slow]");
-  WaitFirstDeltas(*client_, slow);
-  auto interrupted_at = std::chrono::steady_clock::now();
-  json::object ack = client_->Answer(client_->Send("interrupt", {{"swarm_id", swarm_}}));
-  EXPECT_EQ(Str(ack.at("event")), "interrupt_ack") << json::serialize(ack);
-  std::map<int, NodeTurn> turns = WaitTurns(*client_, slow);
-  EXPECT_LT(std::chrono::steady_clock::now() - interrupted_at, std::chrono::seconds(5));
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "interrupted") << "node " << node;
-    EXPECT_EQ(t.error, "interrupted by request");
-    EXPECT_GE(t.deltas, 1);
-    EXPECT_LT(t.deltas, 40);
-    EXPECT_EQ(t.events.back(), "turn_complete");
-  }
+  InterruptASlowTurn(std::chrono::seconds(5));
   std::map<int, NodeTurn> next = InjectAndWait(*client_, swarm_, "Quick one");
   for (auto& [node, t] : next) EXPECT_EQ(t.status, "completed") << "node " << node << ": " << t.error;
 }
@@ -338,7 +261,7 @@ TEST_F(CodexE2E, CodexKilledMidTurnFailsItsTurnsWithTheExitStatus) {
     std::error_code ec;
     std::string cwd = fs::read_symlink("/proc/" + std::to_string(p.pid) + "/cwd", ec).string();
     std::string exe = fs::read_symlink("/proc/" + std::to_string(p.pid) + "/exe", ec).string();
-    if (cwd == node0 && exe == fs::canonical(CodexBinary()).string()) victim = p.pid;
+    if (cwd == node0 && exe == fs::canonical(Binary()).string()) victim = p.pid;
   }
   ASSERT_NE(victim, 0) << "no codex process found for node 0";
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
@@ -353,31 +276,14 @@ TEST_F(CodexE2E, CodexKilledMidTurnFailsItsTurnsWithTheExitStatus) {
 
 TEST_F(CodexE2E, MissingBinaryFailsEveryInjectionNamingTheCause) {
   Launch({{"binary", "/nonexistent/codex"}});
-  for (int round = 0; round < 2; ++round) {
-    std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello");
-    ASSERT_EQ(turns.size(), 2u);
-    for (auto& [node, t] : turns) {
-      EXPECT_EQ(t.status, "failed") << "node " << node;
-      EXPECT_EQ(t.error,
-                "agent failed to start: cannot start /nonexistent/codex: No such file or directory "
-                "(see agent.codex.binary)");
-      EXPECT_EQ(t.events, (std::vector<std::string>{"inject_ack", "inject_delivered", "turn_complete"}));
-    }
-  }
+  ExpectEveryInjectionFails(
+      "agent failed to start: cannot start /nonexistent/codex: No such file or directory (see "
+      "agent.codex.binary)");
 }
 
 TEST_F(CodexE2E, TerminateLeavesNoCodexProcess) {
   Launch();
-  InjectAndWait(*client_, swarm_, "hello");
-  std::vector<ProcessInfo> before = ProcessesOfSwarm(swarm_);
-  EXPECT_GE(before.size(), 4u);  // 2 workers + 2 codex
-  std::string swarm = std::exchange(swarm_, "");
-  TerminateSwarm(*client_, swarm);
-  EXPECT_TRUE(Eventually([&] { return ProcessesOfSwarm(swarm).empty(); }, std::chrono::seconds(10)));
-  for (const ProcessInfo& p : before) {
-    EXPECT_TRUE(Eventually([&] { return !ProcessState(p.pid).has_value(); }, std::chrono::seconds(10)))
-        << "pid " << p.pid << " is still there";
-  }
+  ExpectTerminateLeavesNoProcess();
 }
 
 }  // namespace

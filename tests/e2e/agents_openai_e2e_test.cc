@@ -17,65 +17,30 @@ namespace fs = std::filesystem;
 constexpr const char* kKeyVariable = "CODESWARM_TEST_OPENAI_KEY";
 constexpr const char* kKey = "sk-e2e-0f9e8d7c6b5a-never-logged";
 
-class OpenAiE2E : public ::testing::Test {
+class OpenAiE2E : public AgentE2E {
  protected:
-  // One stub and one router for the whole suite; each test launches its own swarm.
   static void SetUpTestSuite() {
-    dir_ = new TempDir;
-    stub_ = new StubModelServer;
-    json::object config{{"agent",
-                         {{"kind", "openai"},
-                          {"openai",
-                           {{"base_url", stub_->url() + "/v1"},
-                            {"model", "stub-model"},
-                            {"api_key_env", kKeyVariable},
-                            {"max_retries", 2}}}}}};
-    router_ = new RouterProcess(*dir_, config, {{kKeyVariable, kKey}});
-    router_->Start();
+    StartSuite(
+        {"openai", "/v1/chat/completions", ""},
+        [](const TempDir&, const StubModelServer& stub) {
+          return json::object{{"agent",
+                               {{"kind", "openai"},
+                                {"openai",
+                                 {{"base_url", stub.url() + "/v1"},
+                                  {"model", "stub-model"},
+                                  {"api_key_env", kKeyVariable},
+                                  {"max_retries", 2}}}}}};
+        },
+        [](const TempDir&, const StubModelServer&) { return Env{{kKeyVariable, kKey}}; });
   }
-  static void TearDownTestSuite() {
-    delete router_;
-    delete stub_;
-    delete dir_;
-  }
+  static void TearDownTestSuite() { StopSuite(); }
 
   void SetUp() override {
-    stub_->Reset();
+    AgentE2E::SetUp();
+    if (HasFatalFailure()) return;
     stub_->Control({{"require_api_key", kKey}});
-    client_ = std::make_unique<ProtocolClient>(router_->port());
   }
-  void TearDown() override {
-    if (client_ && !swarm_.empty()) TerminateSwarm(*client_, swarm_);
-  }
-
-  void Launch(json::object openai = {}, const std::string& system_prompt = "You are a test node.",
-              json::object agent = {}) {
-    agent["openai"] = std::move(openai);
-    swarm_ = LaunchSwarm(*client_, 2, agent, system_prompt);
-    ASSERT_FALSE(swarm_.empty());
-  }
-
-  std::vector<json::object> RequestsFor(const std::string& needle) {
-    std::vector<json::object> out;
-    for (json::object& r : stub_->Requests("/v1/chat/completions")) {
-      const json::value& prompt = r.at("prompt");
-      if (prompt.is_string() && std::string(prompt.as_string()).find(needle) != std::string::npos) {
-        out.push_back(std::move(r));
-      }
-    }
-    return out;
-  }
-
-  static TempDir* dir_;
-  static StubModelServer* stub_;
-  static RouterProcess* router_;
-  std::unique_ptr<ProtocolClient> client_;
-  std::string swarm_;
 };
-
-TempDir* OpenAiE2E::dir_ = nullptr;
-StubModelServer* OpenAiE2E::stub_ = nullptr;
-RouterProcess* OpenAiE2E::router_ = nullptr;
 
 // [[role, content], ...] of a recorded Chat Completions request.
 std::vector<std::pair<std::string, std::string>> Messages(const json::object& request) {
@@ -126,15 +91,9 @@ TEST_F(OpenAiE2E, TwoNodesStreamDeltasFinalTextAndUsage) {
 
 TEST_F(OpenAiE2E, SecondTurnSendsEachNodesConversation) {
   Launch({}, "Be brief.");
-  stub_->AddRule({{"match", "alpha one"}, {"reply", "Reply to alpha."}});
-  stub_->AddRule({{"match", "beta one"}, {"reply", "Reply to beta."}});
-  InjectAndWait(*client_, swarm_, "alpha one", 0);
-  InjectAndWait(*client_, swarm_, "beta one", 1);
-  std::map<int, NodeTurn> second = InjectAndWait(*client_, swarm_, "alpha two", 0);
-  EXPECT_EQ(second[0].status, "completed") << second[0].error;
-  std::vector<json::object> requests = RequestsFor("alpha two");
-  ASSERT_EQ(requests.size(), 1u);
-  EXPECT_EQ(Messages(requests[0]), (Conversation{{"system", "Be brief."},
+  json::object request = SecondTurnRequest();
+  ASSERT_FALSE(request.empty());
+  EXPECT_EQ(Messages(request), (Conversation{{"system", "Be brief."},
                                                  {"user", "alpha one"},
                                                  {"assistant", "Reply to alpha."},
                                                  {"user", "alpha two"}}));
@@ -157,22 +116,7 @@ TEST_F(OpenAiE2E, ApiKeyComesFromTheNamedVariableAndIsNeverWrittenDown) {
 
 TEST_F(OpenAiE2E, InterruptEndsASlowTurnAndLeavesNoTraceInTheConversation) {
   Launch({}, "");
-  json::array pieces;
-  for (int i = 0; i < 40; ++i) pieces.emplace_back(" slow");
-  stub_->AddRule({{"match", "[slow]"}, {"deltas", pieces}, {"delay_ms", 250}});
-  Injection slow = Inject(*client_, swarm_, "Take your time [slow]");
-  WaitFirstDeltas(*client_, slow);
-  auto interrupted_at = std::chrono::steady_clock::now();
-  json::object ack = client_->Answer(client_->Send("interrupt", {{"swarm_id", swarm_}}));
-  EXPECT_EQ(Str(ack.at("event")), "interrupt_ack") << json::serialize(ack);
-  std::map<int, NodeTurn> turns = WaitTurns(*client_, slow);
-  EXPECT_LT(std::chrono::steady_clock::now() - interrupted_at, std::chrono::seconds(2));
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "interrupted") << "node " << node;
-    EXPECT_EQ(t.error, "interrupted by request");
-    EXPECT_GE(t.deltas, 1);
-    EXPECT_LT(t.deltas, 40);
-  }
+  InterruptASlowTurn(std::chrono::seconds(2));
   std::map<int, NodeTurn> next = InjectAndWait(*client_, swarm_, "Quick one [after]", 0);
   EXPECT_EQ(next[0].status, "completed") << next[0].error;
   std::vector<json::object> requests = RequestsFor("[after]");
