@@ -36,13 +36,18 @@ stage() {
   rm -f "$dir/Testing/Temporary/LastTestsFailed.log"
   local out
   out=$(mktemp)
-  if (cd "$dir" && ctest --output-on-failure --timeout 900 -j2 "$@") | tee "$out"; then
-    # ctest's own count, so that a stage that ran no test shows it
-    summary+=("passed  $name ($(grep -oE '[0-9]+ tests failed out of [0-9]+' "$out" | tail -1))")
+  # --no-tests=error: a stage that selects no test fails instead of passing empty
+  if (cd "$dir" && ctest --output-on-failure --no-tests=error --timeout 900 -j2 "$@") 2>&1 |
+    tee "$out"; then
+    local count
+    count=$(grep -oE '[0-9]+ tests failed out of [0-9]+' "$out" | tail -1) || true
+    summary+=("passed  $name ($count)")
   else
     status=1
     local failed="(see above)"
-    if [ -s "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
+    if grep -q "No tests were found" "$out"; then
+      failed="no test was selected"
+    elif [ -s "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
       failed=$(cut -d: -f2- "$dir/Testing/Temporary/LastTestsFailed.log" | paste -sd' ')
     fi
     summary+=("FAILED  $name: $failed")
