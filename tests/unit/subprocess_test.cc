@@ -125,14 +125,18 @@ TEST(SubprocessTest, DescendantsIncludeThoseInProcessGroupsOfTheirOwn) {
   options.new_process_group = true;
   auto child = Subprocess::Spawn(options);
   ASSERT_TRUE(child.ok());
+  // Both children show up before the first has called setsid(): wait for the new group.
   std::vector<ProcessRef> found;
-  for (int i = 0; i < 200 && found.size() < 2; ++i) {
+  bool own_group = false;
+  for (int i = 0; i < 200 && !(found.size() == 2 && own_group); ++i) {
+    if (i > 0) ::usleep(10000);
     found = DescendantsOf(child->pid());
-    ::usleep(10000);
+    own_group = false;
+    for (const ProcessRef& p : found) {
+      own_group = own_group || (p.pgid == p.pid && p.pgid != child->pid());
+    }
   }
   ASSERT_EQ(found.size(), 2u);
-  bool own_group = false;
-  for (const ProcessRef& p : found) own_group = own_group || (p.pgid == p.pid && p.pgid != child->pid());
   EXPECT_TRUE(own_group);
   for (const ProcessRef& p : found) ::kill(p.pid, SIGKILL);
   child->SignalGroup(SIGKILL);
