@@ -54,7 +54,8 @@ done
 need=()
 for c in slurmctld slurmd slurmstepd sbatch munged mungekey; do command -v $c >/dev/null || need+=($c); done
 [ "$WANT_SSH" = 1 ] && { [ -x /usr/sbin/sshd ] || need+=(sshd); command -v ssh >/dev/null || need+=(ssh); }
-pkgs="slurmctld slurmd slurm-client munge openssh-server openssh-client"
+for c in pgrep useradd; do command -v $c >/dev/null || need+=($c); done
+pkgs="slurmctld slurmd slurm-client munge openssh-server openssh-client procps passwd"
 if [ "$WANT_DBD" = 1 ]; then
   for c in slurmdbd mariadbd mariadb-install-db mariadb; do command -v $c >/dev/null || need+=($c); done
   pkgs="$pkgs slurmdbd mariadb-server"
