@@ -408,6 +408,13 @@ std::vector<ProcessRef> DescendantsOf(pid_t root) {
   return out;
 }
 
+void KillProcesses(const std::vector<ProcessRef>& processes) {
+  for (const ProcessRef& p : processes) {
+    if (p.pgid == p.pid) ::kill(-p.pgid, SIGKILL);
+    ::kill(p.pid, SIGKILL);
+  }
+}
+
 std::string SelfExecutablePath() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);

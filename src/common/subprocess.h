@@ -125,6 +125,9 @@ struct ProcessRef {
   pid_t pgid;
 };
 std::vector<ProcessRef> DescendantsOf(pid_t pid);
+// SIGKILL to each of `processes`, and to the whole group of each that leads one (a helper that
+// made a group or session of its own takes its members with it).
+void KillProcesses(const std::vector<ProcessRef>& processes);
 
 // "killed by signal 6 (SIGABRT)" helper: "SIGABRT" for 6.
 std::string SignalName(int sig);

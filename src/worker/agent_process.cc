@@ -202,10 +202,7 @@ ExitStatus AgentProcess::KillGroupAndReap(milliseconds wait) {
     // Not reaped yet, so the group id is still the leader's: this reaches the tool commands the
     // agent started (and the agent itself if it still runs), never a stranger.
     process_.SignalGroup(SIGKILL);
-    for (const ProcessRef& p : escaped) {
-      if (p.pgid == p.pid) ::kill(-p.pgid, SIGKILL);  // a group it leads, with its members
-      ::kill(p.pid, SIGKILL);
-    }
+    KillProcesses(escaped);
     exit_status_ = process_.Wait();
   }
   return *exit_status_;

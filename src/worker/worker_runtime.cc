@@ -526,10 +526,7 @@ class WorkerRuntime {
 void KillLeftovers() {
   std::vector<ProcessRef> left = DescendantsOf(::getpid());
   if (!left.empty()) spdlog::info("killing {} processes the agent left behind", left.size());
-  for (const ProcessRef& p : left) {
-    if (p.pgid == p.pid) ::kill(-p.pgid, SIGKILL);
-    ::kill(p.pid, SIGKILL);
-  }
+  KillProcesses(left);
   auto deadline = std::chrono::steady_clock::now() + 2s;
   while (std::chrono::steady_clock::now() < deadline) {
     pid_t reaped = ::waitpid(-1, nullptr, WNOHANG);
