@@ -23,22 +23,6 @@ namespace codeswarm::e2e {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/cs-e2e-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  // CODESWARM_KEEP_TEST_DIRS=1 keeps configs, router and worker logs for a look after a failure.
-  if (const char* keep = std::getenv("CODESWARM_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1') {
-    std::fprintf(stderr, "kept %s\n", path_.c_str());
-    return;
-  }
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -13,21 +13,13 @@
 #include <vector>
 
 #include "common/subprocess.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::e2e {
 
 using namespace std::chrono_literals;
 
-// A fresh directory under /tmp, removed (with everything in it) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 // A TCP port that was free a moment ago.
 int FreePort();

@@ -100,7 +100,9 @@ TEST_F(RouterE2ETest, FourNodesEachStreamTheFullOrderedSequence) {
   int64_t prev = -1;
   for (const json::object& e : client.events()) {
     if (!e.contains("seq")) continue;
-    if (prev >= 0) EXPECT_EQ(e.at("seq").as_int64(), prev + 1);
+    if (prev >= 0) {
+      EXPECT_EQ(e.at("seq").as_int64(), prev + 1);
+    }
     prev = e.at("seq").as_int64();
   }
 }

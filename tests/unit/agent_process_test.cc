@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/text.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::worker {
 namespace {
@@ -22,11 +23,7 @@ class AgentProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::signal(SIGPIPE, SIG_IGN);  // as in the worker
-    char tmpl[] = "/tmp/cs-agent-process-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<AgentProcess> Start(const std::string& script) {
     SpawnOptions options;
@@ -45,7 +42,8 @@ class AgentProcessTest : public ::testing::Test {
     return AgentProcess::Clock::now() + ms;
   }
 
-  std::string dir_;
+  test_support::TempDir tmp_{"cs-agent-process"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(AgentProcessTest, LinesGoInAndComeOut) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "unit/recording_sink.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::worker::claude {
 namespace {
@@ -21,12 +22,9 @@ class ClaudeAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::signal(SIGPIPE, SIG_IGN);  // as in the worker
-    char tmpl[] = "/tmp/cs-claude-agent-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    context_.work_dir = tmpl;
+    context_.work_dir = tmp_.path();
     context_.system_prompt = "Be brief.";
   }
-  void TearDown() override { std::filesystem::remove_all(context_.work_dir); }
 
   static ClaudeAgentSettings Fake(const std::string& mode) {
     ClaudeAgentSettings settings;
@@ -37,6 +35,7 @@ class ClaudeAgentTest : public ::testing::Test {
 
   TurnRequest Turn(int index) { return {"i-" + std::to_string(index), "hello", index}; }
 
+  test_support::TempDir tmp_{"cs-claude-agent"};
   AgentContext context_;
 };
 

@@ -18,6 +18,7 @@
 #include "common/subprocess.h"
 #include "provider/local_job_manifest.h"
 #include "provider/process_handle.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::provider {
 namespace {
@@ -97,8 +98,6 @@ std::map<std::string, std::string> ParseEnv(const std::string& text) {
 class LocalProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "codeswarm-local-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
     // Unique to this test: finds every worker it started, wherever it ended up.
     secret_ = "secret-" + fs::path(dir_).filename().string();
     std::ofstream(dir_ + "/fake_worker.sh") << kFakeWorker;
@@ -126,7 +125,6 @@ class LocalProviderTest : public ::testing::Test {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);  // fails harmlessly when it is not our child
     }
-    fs::remove_all(dir_);
   }
 
   // Live processes (not zombies) whose environment carries this test's secret.
@@ -211,7 +209,8 @@ class LocalProviderTest : public ::testing::Test {
                     .ok());
   }
 
-  std::string dir_;
+  test_support::TempDir tmp_{"cs-local"};
+  const std::string dir_ = tmp_.path();
   std::string secret_;
   Config config_;
 };

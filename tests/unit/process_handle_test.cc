@@ -11,19 +11,13 @@
 
 #include "common/subprocess.h"
 #include "provider/local_job_manifest.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::provider {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-
-// A fresh directory under the test temp dir ($TEST_TMPDIR or /tmp).
-std::string MakeTempDir() {
-  std::string path = ::testing::TempDir() + "codeswarm-process-XXXXXX";
-  EXPECT_NE(::mkdtemp(path.data()), nullptr);
-  return path;
-}
 
 bool ProcExists(pid_t pid) { return fs::exists("/proc/" + std::to_string(pid)); }
 
@@ -77,7 +71,8 @@ TEST(WorkerProcessTest, ChildIsReapedWhenItsEndIsSeen) {
 }
 
 TEST(WorkerProcessTest, WhatIsLeftOfADeadWorkersGroupIsKilled) {
-  const std::string dir = MakeTempDir();
+  test_support::TempDir tmp("cs-process");
+  const std::string& dir = tmp.path();
   const std::string pid_file = dir + "/grandchild.pid";
   Result<WorkerProcess> worker = WorkerProcess::FromChild(
       SpawnOrDie({"/bin/sh", "-c", "sleep 30 & echo $! > " + pid_file + "; exit 0"}));
@@ -92,7 +87,6 @@ TEST(WorkerProcessTest, WhatIsLeftOfADeadWorkersGroupIsKilled) {
     std::string pid, name, state;
     return !(stat >> pid >> name >> state) || state == "Z";
   }));
-  fs::remove_all(dir);
 }
 
 TEST(WorkerProcessTest, AdoptsARunningProcessAndSeesItEnd) {
@@ -161,7 +155,8 @@ TEST(LocalJobManifestTest, BadFieldsAreReportedWithTheirPath) {
 }
 
 TEST(LocalJobManifestTest, AtomicWriteReplacesTheFileAndLeavesNoTemporary) {
-  const std::string dir = MakeTempDir();
+  test_support::TempDir tmp("cs-process");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/job.json";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   ASSERT_TRUE(WriteFileAtomically(path, "new").ok());
@@ -172,7 +167,6 @@ TEST(LocalJobManifestTest, AtomicWriteReplacesTheFileAndLeavesNoTemporary) {
   EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_TRUE(ReadLocalJobManifest(dir + "/none.json").status().IsNotFound());
-  fs::remove_all(dir);
 }
 
 }  // namespace

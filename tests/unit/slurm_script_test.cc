@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/subprocess.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::provider {
 namespace {
@@ -176,15 +177,7 @@ TEST(SlurmScriptTest, ValuesThatCannotBeWrittenSafelyAreRefused) {
 
 class SlurmScriptRunTest : public ::testing::Test {
  protected:
-  SlurmScriptRunTest() {
-    char tmpl[] = "/tmp/cs-script-XXXXXX";
-    root_ = ::mkdtemp(tmpl);
-    fs::create_directories(root_ / "bin");
-  }
-  ~SlurmScriptRunTest() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  SlurmScriptRunTest() { fs::create_directories(root_ / "bin"); }
 
   void WriteExecutable(const fs::path& path, const std::string& text) {
     fs::create_directories(path.parent_path());
@@ -216,7 +209,8 @@ for ((k = 0; k < )" + std::to_string(tasks) +
     return r.ok() ? *r : RunResult{};
   }
 
-  fs::path root_;
+  test_support::TempDir tmp_{"cs-script"};
+  const fs::path root_ = tmp_.path();
 };
 
 TEST_F(SlurmScriptRunTest, HostileValuesReachTheWorkerIntactAndNoShellRunsThem) {

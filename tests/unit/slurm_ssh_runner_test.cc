@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "provider/ssh_command_runner.h"
+#include "support/temp_dir.h"
 
 namespace codeswarm::provider {
 namespace {
@@ -15,15 +16,8 @@ namespace fs = std::filesystem;
 
 class SlurmSshRunnerTest : public ::testing::Test {
  protected:
-  SlurmSshRunnerTest() {
-    char tmpl[] = "/tmp/cs-ssh-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-  }
-  ~SlurmSshRunnerTest() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string dir_;
+  test_support::TempDir tmp_{"cs-ssh"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(SlurmSshRunnerTest, SharesOneConnectionAndQuotesTheRemoteCommand) {

@@ -1,4 +1,5 @@
 #include "common/subprocess.h"
+#include "support/temp_dir.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -99,9 +100,8 @@ TEST(SubprocessTest, WaitForTimesOutThenSucceeds) {
 }
 
 TEST(SubprocessTest, WritesOutputToFileInWorkingDirectory) {
-  char dir_template[] = "/tmp/codeswarm-subprocess-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  std::string dir = dir_template;
+  test_support::TempDir tmp("cs-subprocess");
+  const std::string& dir = tmp.path();
   SpawnOptions options;
   options.argv = {"/bin/sh", "-c", "pwd; echo oops >&2"};
   options.cwd = dir;
@@ -115,7 +115,6 @@ TEST(SubprocessTest, WritesOutputToFileInWorkingDirectory) {
   auto cat = RunCommand({"cat", dir + "/log"}, {});
   ASSERT_TRUE(cat.ok());
   EXPECT_EQ(cat->stdout_text, dir + "\noops\n");
-  RunCommand({"rm", "-rf", dir}, {});
 }
 
 TEST(SubprocessTest, DescendantsIncludeThoseInProcessGroupsOfTheirOwn) {
