@@ -20,7 +20,7 @@
 #include "provider/cluster_provider.h"
 #include "router/channels.h"
 #include "router/event_emitter.h"
-#include "router/executor.h"
+#include "common/executor.h"
 #include "router/store.h"
 #include "router/swarm.h"
 

@@ -21,7 +21,7 @@
 #include <map>
 
 #include "common/logging.h"
-#include "router/asio_executor.h"
+#include "common/asio_executor.h"
 #include "router/client_session.h"
 #include "router/peer_credentials.h"
 #include "router/router_core.h"

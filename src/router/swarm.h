@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "router/channels.h"
-#include "router/executor.h"
+#include "common/executor.h"
 
 namespace codeswarm::router {
 

@@ -5,9 +5,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 
-#include "common/clock.h"
+#include "common/agent_settings.h"
 #include "worker/agent_factory.h"
 
 namespace codeswarm::worker {
@@ -99,6 +98,13 @@ void TurnRunner::Interrupt(const std::string& injection_id) {
   EmitComplete(injection_id, "interrupted", "interrupted by request before it started");
 }
 
+void TurnRunner::TimeOut(const std::string& injection_id) {
+  std::lock_guard lock(mu_);
+  if (agent_ == nullptr || running_.empty() || injection_id != running_) return;
+  timed_out_ = true;
+  turn_cv_.notify_all();
+}
+
 void TurnRunner::Shutdown(const std::string& reason, TurnOutcome::Status ending) {
   {
     std::lock_guard lock(mu_);
@@ -170,21 +176,13 @@ void TurnRunner::Loop() {
 }
 
 void TurnRunner::SuperviseTurn(Agent* agent) {
-  const bool has_deadline = settings_.turn_timeout_seconds > 0;
-  const auto deadline =
-      std::chrono::steady_clock::now() + FromSeconds(has_deadline ? settings_.turn_timeout_seconds : 0);
   std::unique_lock lock(mu_);
   while (!turn_done_) {
-    if (has_deadline && !timed_out_ && std::chrono::steady_clock::now() >= deadline) {
-      timed_out_ = true;
-    }
     if (interrupt_requested_ || stopping_ || timed_out_) {
       // Asked again until the turn ends: an agent clears its interrupt flag when a turn begins,
       // so a request that lands just as RunTurn starts would otherwise be lost.
       agent->Interrupt();
       turn_cv_.wait_for(lock, kInterruptRepeat);
-    } else if (has_deadline) {
-      turn_cv_.wait_until(lock, deadline);
     } else {
       turn_cv_.wait(lock);
     }
@@ -229,6 +227,22 @@ void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequ
     }
   }
   EmitComplete(turn.injection_id, TurnStatusName(outcome.status), outcome.error);
+}
+
+Result<TurnsMade> MakeTurnRunner(std::string_view agent_json, const AgentContext& context,
+                                 TurnEmit emit) {
+  json::error_code ec;
+  json::value agent = json::parse(agent_json, ec);
+  if (ec || !agent.is_object()) return Status::InvalidArgument("agent: not a JSON object");
+  Result<AgentSettings> settings = ParseAgentSettings(agent.as_object(), "agent");
+  if (!settings.ok()) return settings.status();
+  TurnsMade made;
+  made.agent_kind = settings->kind;
+  made.turn_timeout = FromSeconds(settings->turn_timeout_seconds);
+  auto runner = std::make_unique<TurnRunner>(*settings, context, std::move(emit));
+  runner->Start();
+  made.turns = std::move(runner);
+  return made;
 }
 
 }  // namespace codeswarm::worker

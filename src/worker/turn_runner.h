@@ -1,6 +1,6 @@
 // Runs a node's turns one at a time, in order, on a thread of its own, through an Agent. It
-// wraps each turn in turn_started / exactly one turn_complete, enforces the turn timeout, and at
-// shutdown ends every turn it still holds. Results leave through the Emit callback.
+// wraps each turn in turn_started / exactly one turn_complete, ends a turn its owner times out as
+// failed, and at shutdown ends every turn it still holds. Results leave through the Emit callback.
 #pragma once
 
 #include <chrono>
@@ -14,14 +14,14 @@
 
 #include "common/agent_settings.h"
 #include "worker/agent.h"
+#include "worker/turns.h"
 
 namespace codeswarm::worker {
 
-class TurnRunner {
+class TurnRunner : public Turns {
  public:
   // Called on the runner thread with one runtime event (name and JSON data object).
-  using Emit = std::function<void(const std::string& injection_id, const std::string& event,
-                                  std::string data_json)>;
+  using Emit = TurnEmit;
 
   // Builds the agent (on the runner thread); tests pass their own.
   using AgentMaker = std::function<Result<std::unique_ptr<Agent>>(const AgentSettings&)>;
@@ -29,27 +29,30 @@ class TurnRunner {
   TurnRunner(AgentSettings settings, AgentContext context, Emit emit,
              AgentMaker make_agent = DefaultAgentMaker());
   static AgentMaker DefaultAgentMaker();
-  ~TurnRunner();
+  ~TurnRunner() override;
   TurnRunner(const TurnRunner&) = delete;
   TurnRunner& operator=(const TurnRunner&) = delete;
 
   // Creates and starts the agent on the runner thread, then serves turns.
   void Start();
-  void Enqueue(TurnRequest turn);
+  void Enqueue(TurnRequest turn) override;
   // Ends turn `injection_id` as interrupted: the running one is asked to stop, a queued one is
   // dropped from the queue. Unknown or finished ids are ignored.
-  void Interrupt(const std::string& injection_id);
+  void Interrupt(const std::string& injection_id) override;
+  // Asks the running turn `injection_id` to stop and ends it as failed ("turn timed out after
+  // <agent.turn_timeout_seconds> s"). The owner keeps the time (WorkerCore). Other ids: ignored.
+  void TimeOut(const std::string& injection_id) override;
   // Stops taking turns: stops the running turn and ends it and every queued one with `ending`
   // (kInterrupted: a planned stop such as terminate or walltime; kFailed: the worker was killed
   // from outside) and `reason`; stops the agent and joins the thread. Idempotent.
   void Shutdown(const std::string& reason,
-                TurnOutcome::Status ending = TurnOutcome::Status::kInterrupted);
+                TurnOutcome::Status ending = TurnOutcome::Status::kInterrupted) override;
 
  private:
   void Loop();
   void RunOne(Agent* agent, const Status& start_status, const TurnRequest& turn);
-  // Runs beside RunTurn on a thread of its own: enforces the turn timeout and passes interrupt
-  // requests (Interrupt, Shutdown) to the agent until the turn ends.
+  // Runs beside RunTurn on a thread of its own: passes stop requests (Interrupt, TimeOut,
+  // Shutdown) to the agent until the turn ends.
   void SuperviseTurn(Agent* agent);
   static constexpr std::chrono::milliseconds kInterruptRepeat{100};
   void EmitComplete(const std::string& injection_id, std::string_view status,
@@ -73,5 +76,10 @@ class TurnRunner {
   bool turn_done_ = false;               // guarded by mu_: RunTurn of the running turn returned
   std::condition_variable turn_cv_;      // wakes the running turn's supervisor
 };
+
+// The production TurnsMaker: validates the agent settings a welcome carries and starts a
+// TurnRunner with the agent they select.
+Result<TurnsMade> MakeTurnRunner(std::string_view agent_json, const AgentContext& context,
+                                 TurnEmit emit);
 
 }  // namespace codeswarm::worker

@@ -12,7 +12,8 @@
 
 #include "provider/cluster_provider.h"
 #include "router/channels.h"
-#include "router/executor.h"
+#include "common/executor.h"
+#include "support/manual_executor.h"
 
 // Lets tests write EXPECT_EQ(data.at("swarm_id"), swarm_id) with a std::string.
 namespace boost::json {
@@ -25,59 +26,7 @@ bool operator==(const value& v, const T& s) {
 
 namespace codeswarm::router::testing {
 
-// Runs nothing until told: RunPending() runs blocking work and posted callbacks; Advance() moves
-// time and fires due timers.
-class ManualExecutor : public Executor {
- public:
-  void RunBlocking(std::function<void()> work, std::function<void()> done) override {
-    pending_.push_back([work = std::move(work), done = std::move(done)] {
-      work();
-      done();
-    });
-  }
-  TimerId RunAfter(Duration delay, std::function<void()> fn) override {
-    TimerId id = next_id_++;
-    timers_[id] = Timer{now_ + delay, std::move(fn)};
-    return id;
-  }
-  void Cancel(TimerId id) override { timers_.erase(id); }
-  void Post(std::function<void()> fn) override { pending_.push_back(std::move(fn)); }
-
-  void RunPending() {
-    while (!pending_.empty()) {
-      auto fn = std::move(pending_.front());
-      pending_.erase(pending_.begin());
-      fn();
-    }
-  }
-  // Moves time forward, firing timers (and whatever they queue) in order.
-  void Advance(Duration d) {
-    Duration end = now_ + d;
-    while (true) {
-      RunPending();
-      auto due = timers_.end();
-      for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-        if (it->second.at <= end && (due == timers_.end() || it->second.at < due->second.at)) due = it;
-      }
-      if (due == timers_.end()) break;
-      now_ = std::max(now_, due->second.at);
-      auto fn = std::move(due->second.fn);
-      timers_.erase(due);
-      fn();
-    }
-    now_ = end;
-  }
-
- private:
-  struct Timer {
-    Duration at;
-    std::function<void()> fn;
-  };
-  Duration now_{};
-  TimerId next_id_ = 1;
-  std::map<TimerId, Timer> timers_;
-  std::vector<std::function<void()>> pending_;
-};
+using codeswarm::test_support::ManualExecutor;
 
 struct SentLine {
   std::optional<ClientId> to;  // nullopt: broadcast

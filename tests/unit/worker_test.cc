@@ -73,6 +73,16 @@ class EventLog {
     std::unique_lock lock(mu_);
     ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] { return Count("turn_complete") >= n; }));
   }
+  // Waits (at most 10 s) until `id` has emitted `name`.
+  void WaitFor(const std::string& id, const std::string& name) {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const auto& e : events_) {
+        if (e.id == id && e.name == name) return true;
+      }
+      return false;
+    })) << id << " never emitted " << name;
+  }
   struct Event {
     std::string id, name;
     json::object data;
@@ -157,13 +167,16 @@ TEST(TurnRunnerTest, FailingTurnEndsFailedWithAnError) {
   EXPECT_EQ(log.Complete("i-1").at("error"), "mock agent failure requested");
 }
 
-TEST(TurnRunnerTest, TimeoutEndsAHungTurnAsFailed) {
+TEST(TurnRunnerTest, TimeOutEndsAHungTurnAsFailed) {
   EventLog log;
   AgentSettings settings = MockSettings();
   settings.turn_timeout_seconds = 0.2;
   TurnRunner runner(settings, AgentContext{"s-1", 0, "", "/tmp"}, log.Emitter());
   runner.Start();
   runner.Enqueue({"i-1", "[[mock:hang]]", 1});
+  log.WaitFor("i-1", "turn_started");
+  runner.TimeOut("i-2");  // not the running turn: ignored
+  runner.TimeOut("i-1");
   log.WaitForCompletes(1);
   EXPECT_EQ(log.Complete("i-1").at("status"), "failed");
   EXPECT_EQ(log.Complete("i-1").at("error"), "turn timed out after 0.2 s");
@@ -175,7 +188,7 @@ TEST(TurnRunnerTest, ShutdownInterruptsTheRunningTurnAndEndsQueuedOnes) {
   runner.Start();
   runner.Enqueue({"i-1", "[[mock:hang]]", 1});
   runner.Enqueue({"i-2", "never runs", 2});
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  log.WaitFor("i-1", "turn_started");
   runner.Shutdown("worker terminated by signal 15");
   EXPECT_EQ(log.Complete("i-1").at("status"), "interrupted");
   EXPECT_EQ(log.Complete("i-1").at("error"), "worker terminated by signal 15");
@@ -185,15 +198,18 @@ TEST(TurnRunnerTest, ShutdownInterruptsTheRunningTurnAndEndsQueuedOnes) {
   EXPECT_EQ(log.Complete("i-3").at("status"), "interrupted");
 }
 
-// An agent that, like the real adapters, clears its interrupt flag as a turn begins — late, so
-// that a request arriving just after turn_started is cleared.
+// An agent that, like the real adapters, clears its interrupt flag as a turn begins — here only
+// once the test has interrupted it, so the first request is always cleared and only the
+// runner's repetition can end the turn.
 class SlowStartingAgent : public Agent {
  public:
   Status Start(const AgentContext&) override { return Status::Ok(); }
   TurnOutcome RunTurn(const TurnRequest&, TurnSink&) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::unique_lock lock(mu_);
-    interrupted_ = false;
+    if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return interrupted_; })) {
+      return TurnOutcome::Failed("the test never interrupted");
+    }
+    interrupted_ = false;  // the late clear: the request that just landed is gone
     bool stopped = cv_.wait_for(lock, std::chrono::seconds(10), [&] { return interrupted_; });
     return stopped ? TurnOutcome::Interrupted("interrupted") : TurnOutcome::Completed();
   }
@@ -217,13 +233,11 @@ TEST(TurnRunnerTest, InterruptArrivingAsTheTurnBeginsIsNotLost) {
                     });
   runner.Start();
   runner.Enqueue({"i-1", "x", 1});
-  while (log.Names("i-1").empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  auto start = std::chrono::steady_clock::now();
+  log.WaitFor("i-1", "turn_started");
   runner.Interrupt("i-1");  // lands before the agent clears its flag
   log.WaitForCompletes(1);
   EXPECT_EQ(log.Complete("i-1").at("status"), "interrupted");
   EXPECT_EQ(log.Complete("i-1").at("error"), "interrupted by request");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST(WorkerIdentityTest, ReadsEnvironmentAndFallsBackToSlurmProcid) {

@@ -8,9 +8,9 @@
 #include <map>
 #include <memory>
 
-#include "router/executor.h"
+#include "common/executor.h"
 
-namespace codeswarm::router {
+namespace codeswarm {
 
 class AsioExecutor : public Executor {
  public:
@@ -29,4 +29,4 @@ class AsioExecutor : public Executor {
   std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
 };
 
-}  // namespace codeswarm::router
+}  // namespace codeswarm

@@ -1,4 +1,4 @@
-// How the router core gets work done off its own thread and later. The production
+// How a core (the router's, the worker's) gets work done off its own thread and later. The production
 // implementation runs on the Asio event loop plus a small thread pool (server.cc); tests use a
 // manual one that runs everything when told to.
 #pragma once
@@ -10,7 +10,7 @@
 
 #include "common/clock.h"
 
-namespace codeswarm::router {
+namespace codeswarm {
 
 using TimerId = uint64_t;
 
@@ -39,4 +39,4 @@ class Executor {
   }
 };
 
-}  // namespace codeswarm::router
+}  // namespace codeswarm

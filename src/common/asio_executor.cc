@@ -1,8 +1,8 @@
-#include "router/asio_executor.h"
+#include "common/asio_executor.h"
 
 #include <boost/asio/post.hpp>
 
-namespace codeswarm::router {
+namespace codeswarm {
 
 AsioExecutor::AsioExecutor(boost::asio::io_context& io, boost::asio::thread_pool& pool)
     : io_(io), pool_(pool) {}
@@ -36,4 +36,4 @@ void AsioExecutor::Cancel(TimerId id) {
 
 void AsioExecutor::Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
 
-}  // namespace codeswarm::router
+}  // namespace codeswarm
