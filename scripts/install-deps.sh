@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build ccache pkg-config
           libboost1.81-dev libboost-json1.81-dev libcli11-dev libspdlog-dev libsqlite3-dev
-          libgtest-dev libcurl4-openssl-dev)
+          libgtest-dev libcurl4-openssl-dev libssl-dev)
 if [ "${1:-}" = "--test" ]; then
   packages+=(procps)
 fi

@@ -93,7 +93,6 @@ Result<Hello> ParseHello(std::string_view body) {
   }
   if (r.Require("swarm_id")) r.NonEmptyString("swarm_id", &hello.swarm_id);
   if (r.Require("node_id")) r.Int("node_id", 0, 1000000, &hello.node_id);
-  if (r.Require("secret")) r.NonEmptyString("secret", &hello.secret);
   if (r.Require("instance")) r.NonEmptyString("instance", &hello.instance);
   r.Int("pid", int64_t{0}, int64_t{1} << 40, &hello.pid);
   r.String("hostname", &hello.hostname);
@@ -111,7 +110,7 @@ json::object HelloToJson(const Hello& hello) {
   json::array holding;
   for (const std::string& id : hello.holding) holding.emplace_back(id);
   return json::object{{"protocol", kWorkerProtocol}, {"swarm_id", hello.swarm_id},
-                      {"node_id", hello.node_id},    {"secret", hello.secret},
+                      {"node_id", hello.node_id},
                       {"instance", hello.instance},  {"pid", hello.pid},
                       {"hostname", hello.hostname},  {"version", hello.version},
                       {"holding", std::move(holding)}};

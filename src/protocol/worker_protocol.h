@@ -13,7 +13,9 @@
 
 namespace codeswarm::protocol {
 
-inline constexpr std::string_view kWorkerProtocol = "codeswarm.worker.v1";
+// v2: carried inside TLS 1.3 keyed by the swarm secret (common/channel_tls.h); hello no longer
+// carries the secret.
+inline constexpr std::string_view kWorkerProtocol = "codeswarm.worker.v2";
 
 // Hello lines arrive before authentication, so they get a small limit of their own.
 inline constexpr std::size_t kMaxHelloLineBytes = 256 * 1024;
@@ -48,7 +50,6 @@ std::string FormatEventMessage(uint64_t seq, std::string_view injection_id,
 struct Hello {
   std::string swarm_id;
   int node_id = 0;
-  std::string secret;
   std::string instance;
   int64_t pid = 0;
   std::string hostname;

@@ -65,7 +65,9 @@ class RouterCore {
   void OnClientLineTooLong(ClientId client, std::size_t limit);
 
   // --- worker sessions
-  void OnWorkerConnected(ConnId conn, WorkerConnection* link);
+  // `proven_swarm`: the swarm whose key the connection's TLS handshake proved (hello must be
+  // for it).
+  void OnWorkerConnected(ConnId conn, WorkerConnection* link, std::string proven_swarm);
   void OnWorkerLine(ConnId conn, std::string_view line);
   // All lines of one read have been handled: acknowledge events.
   void OnWorkerBatchEnd(ConnId conn);
@@ -77,7 +79,8 @@ class RouterCore {
  private:
   struct WorkerConnInfo {
     WorkerConnection* link = nullptr;
-    Swarm* swarm = nullptr;  // null until hello is accepted
+    std::string proven_swarm;  // whose key the handshake proved
+    Swarm* swarm = nullptr;    // null until hello is accepted
     int node_id = -1;
     std::string bye_reason;  // set when the worker said bye
   };

@@ -11,8 +11,8 @@
 namespace codeswarm::router {
 namespace json = boost::json;
 
-void RouterCore::OnWorkerConnected(ConnId conn, WorkerConnection* link) {
-  worker_conns_[conn] = WorkerConnInfo{link, nullptr, -1, {}};
+void RouterCore::OnWorkerConnected(ConnId conn, WorkerConnection* link, std::string proven_swarm) {
+  worker_conns_[conn] = WorkerConnInfo{link, std::move(proven_swarm), nullptr, -1, {}};
 }
 
 void RouterCore::ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std::string& what) {
@@ -75,9 +75,11 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
     return;
   }
   Swarm* swarm = MutableSwarm(hello->swarm_id);
-  if (swarm == nullptr || !ConstantTimeEquals(swarm->secret, hello->secret)) {
-    // One answer for both, so the listener does not tell strangers which swarms exist.
-    ProtocolViolation(conn, info, "unknown swarm or wrong secret");
+  if (swarm == nullptr || hello->swarm_id != info.proven_swarm) {
+    // The handshake already proved the key of info.proven_swarm; a hello for another swarm is
+    // a worker confused about who it is (or worse).
+    ProtocolViolation(conn, info, "hello for swarm " + JsonQuote(hello->swarm_id) +
+                                      " on a connection keyed for " + JsonQuote(info.proven_swarm));
     return;
   }
   if (IsFinal(swarm->status) || swarm->status == SwarmStatus::kTerminating) {

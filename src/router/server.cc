@@ -22,6 +22,7 @@
 
 #include "common/logging.h"
 #include "common/asio_executor.h"
+#include "common/channel_tls.h"
 #include "router/client_session.h"
 #include "router/peer_credentials.h"
 #include "router/router_core.h"
@@ -134,6 +135,16 @@ class Server {
     core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_,
                                          SystemClock::Get());
     CODESWARM_RETURN_IF_ERROR(core_->Start());
+    // A worker proves the key of the swarm it names in its handshake; hello must then be for
+    // that swarm (RouterCore::HandleHello).
+    auto tls = tls::ChannelTls::ForRouter(
+        [this](std::string_view swarm_id) -> std::optional<std::string> {
+          const Swarm* swarm = core_->FindSwarm(std::string(swarm_id));
+          if (swarm == nullptr) return std::nullopt;
+          return tls::ChannelKey(swarm->secret);
+        });
+    if (!tls.ok()) return tls.status();
+    worker_tls_ = std::move(*tls);
     spdlog::info("codeswarm router {} listening for clients on {}:{} and workers on {}:{} "
                  "(workers dial {}); backend {}; state in {}",
                  CODESWARM_VERSION, config_.router.host, client_acceptor_.local_endpoint().port(),
@@ -219,7 +230,8 @@ class Server {
         limits.heartbeat_seconds = config_.router.heartbeat_seconds;
         limits.timeout_seconds = config_.router.worker_timeout_seconds;
         ConnId id = next_conn_id_++;
-        auto session = std::make_shared<WorkerSession>(std::move(socket), id, *core_, limits);
+        auto session = std::make_shared<WorkerSession>(std::move(socket), worker_tls_->context(),
+                                                       id, *core_, limits);
         workers_[id] = session;
         session->Start();
       } else {
@@ -257,6 +269,7 @@ class Server {
   std::unique_ptr<provider::ClusterProvider> provider_;
   std::unique_ptr<AsioExecutor> executor_;
   std::unique_ptr<RouterCore> core_;
+  std::unique_ptr<tls::ChannelTls> worker_tls_;  // outlives every worker session
   std::map<ConnId, std::weak_ptr<WorkerSession>> workers_;
   ClientId next_client_id_ = 1;
   ConnId next_conn_id_ = 1;

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/channel_tls.h"
 #include "protocol/line_framer.h"
 #include "router/router_core.h"
 
@@ -22,34 +23,62 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr const char kPing[] = "ping {}\n";
 }  // namespace
 
-WorkerSession::WorkerSession(tcp::socket socket, ConnId id, RouterCore& core,
-                             const WorkerLimits& limits)
-    : socket_(std::move(socket)),
+WorkerSession::WorkerSession(tcp::socket socket, asio::ssl::context& tls, ConnId id,
+                             RouterCore& core, const WorkerLimits& limits)
+    : stream_(std::move(socket), tls),
       id_(id),
       core_(core),
       limits_(limits),
       framer_(std::make_unique<WorkerFramer>(limits.max_line_bytes)),
       last_heard_(std::chrono::steady_clock::now()),
       started_(last_heard_),
-      tick_timer_(socket_.get_executor()) {}
+      tick_timer_(stream_.get_executor()) {
+  boost::system::error_code ec;
+  tcp::endpoint remote = stream_.next_layer().remote_endpoint(ec);
+  peer_ = ec ? "unknown address" : remote.address().to_string() + ":" + std::to_string(remote.port());
+}
 
 WorkerSession::~WorkerSession() = default;
 
 void WorkerSession::Start() {
-  core_.OnWorkerConnected(id_, this);
-  ReadMore();
-  Tick();
+  Tick();  // the hello time limit covers the handshake too
+  Handshake();
+}
+
+void WorkerSession::Handshake() {
+  tls::ChannelTls::RecordIdentity(stream_.native_handle(), &proven_swarm_);
+  stream_.async_handshake(
+      asio::ssl::stream_base::server, [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (self->finished_) return;
+        if (!ec && (!tls::ChannelTls::UsedChannelKey(self->stream_.native_handle()) ||
+                    self->proven_swarm_.empty())) {
+          spdlog::warn("worker connection from {}: handshake without a known swarm key; closing",
+                       self->peer_);
+          self->Finish("no swarm key");
+          return;
+        }
+        if (ec) {
+          spdlog::warn("worker connection from {} refused: {}", self->peer_,
+                       tls::DescribeTlsError(ec));
+          self->Finish("handshake failed");
+          return;
+        }
+        self->handshake_done_ = true;
+        self->last_heard_ = std::chrono::steady_clock::now();
+        self->core_.OnWorkerConnected(self->id_, self.get(), self->proven_swarm_);
+        self->ReadMore();
+      });
 }
 
 void WorkerSession::ReadMore() {
   auto area = framer_->Prepare(kReadChunk);
-  socket_.async_read_some(
+  stream_.async_read_some(
       asio::buffer(area.data(), area.size()),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
         if (self->finished_) return;
         if (ec) {
           self->Finish(ec == asio::error::eof ? "connection closed by the worker"
-                                              : "connection error: " + ec.message());
+                                              : "connection error: " + tls::DescribeTlsError(ec));
           return;
         }
         self->last_heard_ = std::chrono::steady_clock::now();
@@ -103,10 +132,16 @@ void WorkerSession::WriteMore() {
     if (closing_) Finish(close_reason_);
     return;
   }
-  std::vector<asio::const_buffer> buffers;
-  in_flight_ = std::min<std::size_t>(queue_.size(), 64);
-  for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(queue_[i]));
-  asio::async_write(socket_, buffers,
+  // The SSL stream seals one buffer per record: join what waits into one write.
+  if (queue_.size() > 1) {
+    std::string joined;
+    joined.reserve(queued_bytes_);
+    for (const std::string& line : queue_) joined += line;
+    queue_.clear();
+    queue_.push_back(std::move(joined));
+  }
+  in_flight_ = 1;
+  asio::async_write(stream_, asio::buffer(queue_.front()),
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       for (std::size_t i = 0; i < self->in_flight_; ++i) {
                         self->queued_bytes_ -= self->queue_.front().size();
@@ -145,11 +180,11 @@ void WorkerSession::Finish(const std::string& reason) {
   finished_ = true;
   boost::system::error_code ignored;
   tick_timer_.cancel();
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
-  if (aborted_) return;
+  stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.next_layer().close(ignored);
+  if (aborted_ || !handshake_done_) return;  // the core never heard of it
   // Told from a fresh handler, never from inside a call the core is making on this session.
-  asio::post(socket_.get_executor(), [self = shared_from_this(), reason] {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), reason] {
     self->core_.OnWorkerDisconnected(self->id_, reason);
   });
 }

@@ -1,8 +1,10 @@
-// One TCP connection from a worker: reads lines into the core, writes what the core sends,
-// keeps heartbeats and closes connections that go silent.
+// One connection from a worker: a TLS 1.3 handshake that proves the peer holds a swarm's key
+// (common/channel_tls.h), then lines into the core and what the core sends, heartbeats, and
+// closing connections that go silent. Nothing reaches the core before the handshake succeeds.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
@@ -28,8 +30,9 @@ struct WorkerLimits {
 class WorkerSession : public WorkerConnection,
                       public std::enable_shared_from_this<WorkerSession> {
  public:
-  WorkerSession(boost::asio::ip::tcp::socket socket, ConnId id, RouterCore& core,
-                const WorkerLimits& limits);
+  // `tls` must outlive the session.
+  WorkerSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls, ConnId id,
+                RouterCore& core, const WorkerLimits& limits);
   ~WorkerSession() override;
   void Start();
   // Closes without telling the core anything more (router shutdown).
@@ -39,12 +42,16 @@ class WorkerSession : public WorkerConnection,
   void Close(std::string_view reason) override;
 
  private:
+  void Handshake();
   void ReadMore();
   void WriteMore();
   void Tick();
   void Finish(const std::string& reason);
 
-  boost::asio::ip::tcp::socket socket_;
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  std::string peer_;           // address, for log lines
+  std::string proven_swarm_;   // set by the handshake
+  bool handshake_done_ = false;
   const ConnId id_;
   RouterCore& core_;
   const WorkerLimits limits_;

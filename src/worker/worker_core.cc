@@ -131,7 +131,6 @@ void WorkerCore::SendHello() {
   protocol::Hello hello;
   hello.swarm_id = options_.identity.swarm_id;
   hello.node_id = options_.identity.node_id;
-  hello.secret = options_.identity.secret;
   hello.instance = options_.instance;
   hello.pid = options_.pid;
   hello.hostname = options_.hostname;

@@ -1,5 +1,6 @@
-// `codeswarm worker`: the Asio shell around WorkerCore. It owns the TCP connection to the router
-// (TcpRouterLink), the signals, the loop and the agent's leftovers; every decision is the core's.
+// `codeswarm worker`: the Asio shell around WorkerCore. It owns the connection to the router
+// (TlsRouterLink: TCP, then TLS 1.3 keyed by the swarm secret), the signals, the loop and the
+// agent's leftovers; every decision is the core's.
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
@@ -20,6 +22,7 @@
 #include <thread>
 
 #include "common/asio_executor.h"
+#include "common/channel_tls.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/subprocess.h"
@@ -37,17 +40,18 @@ namespace {
 
 constexpr std::size_t kMaxLineBytes = 64 << 20;
 constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxBuffersPerWrite = 64;
 // Lines waiting for the socket. A router that stops reading costs the connection, never memory:
 // the outbox keeps every unacknowledged event and resends it on the next connection.
 constexpr std::size_t kMaxQueuedBytes = 64 << 20;
 
-// One TCP connection at a time to the router; each attempt ends in exactly one OnConnectFailed
-// or (after OnConnected) one OnDisconnected, always reported from a completion handler.
-class TcpRouterLink : public RouterLink {
+// One connection at a time to the router; each attempt ends in exactly one OnConnectFailed or
+// (after OnConnected) one OnDisconnected, always reported from a completion handler. The core
+// hears OnConnected only once the router has proven it holds the swarm's key: before that no
+// byte of the peer reaches it.
+class TlsRouterLink : public RouterLink {
  public:
-  TcpRouterLink(asio::io_context& io, std::string host, std::string port)
-      : io_(io), resolver_(io), host_(std::move(host)), port_(std::move(port)) {}
+  TlsRouterLink(asio::io_context& io, tls::ChannelTls& tls, std::string host, std::string port)
+      : io_(io), tls_(tls), resolver_(io), host_(std::move(host)), port_(std::move(port)) {}
 
   void Bind(WorkerCore* core) { core_ = core; }
 
@@ -60,21 +64,21 @@ class TcpRouterLink : public RouterLink {
                                    : "cannot resolve " + host_ + ": " + ec.message());
         return;
       }
-      socket_.emplace(io_);
-      asio::async_connect(*socket_, endpoints,
+      stream_.emplace(io_, tls_.context());
+      asio::async_connect(stream_->next_layer(), endpoints,
                           [this](const boost::system::error_code& ec, const tcp::endpoint&) {
                             if (ec) {
-                              socket_.reset();
+                              stream_.reset();
                               core_->OnConnectFailed(ec.message());
                               return;
                             }
-                            Opened();
+                            Handshake();
                           });
     });
   }
 
   void Send(std::string lines) override {
-    if (!socket_ || !socket_->is_open()) return;
+    if (!open_ || !stream_->next_layer().is_open()) return;
     if (queued_bytes_ > 0 && queued_bytes_ + lines.size() > kMaxQueuedBytes) {
       spdlog::warn("router is not reading ({} bytes waiting); reconnecting", queued_bytes_);
       Close();
@@ -91,10 +95,36 @@ class TcpRouterLink : public RouterLink {
   }
 
  private:
-  void Opened() {
+  void Handshake() {
     boost::system::error_code ignored;
-    socket_->set_option(tcp::no_delay(true), ignored);
-    socket_->set_option(asio::socket_base::keep_alive(true), ignored);
+    stream_->next_layer().set_option(tcp::no_delay(true), ignored);
+    stream_->next_layer().set_option(asio::socket_base::keep_alive(true), ignored);
+    stream_->async_handshake(asio::ssl::stream_base::client, [this](
+                                                                 const boost::system::error_code& ec) {
+      if (!ec && !tls::ChannelTls::UsedChannelKey(stream_->native_handle())) {
+        spdlog::warn("the peer at {}:{} did not use this swarm's key; not trusting it", host_, port_);
+        Failed("handshake without the swarm key");
+        return;
+      }
+      if (ec) {
+        // Someone else may be listening on the router's address (a squatter while the router
+        // restarts): nothing of theirs is taken, and the worker keeps trying the address.
+        spdlog::warn("refusing the peer at {}:{}: {}", host_, port_, tls::DescribeTlsError(ec));
+        Failed(ec.message());
+        return;
+      }
+      Opened();
+    });
+  }
+
+  void Failed(const std::string& reason) {
+    Close();
+    stream_.reset();
+    core_->OnConnectFailed(reason);
+  }
+
+  void Opened() {
+    open_ = true;
     framer_.emplace(kMaxLineBytes);
     queue_.clear();
     queued_bytes_ = 0;
@@ -104,20 +134,20 @@ class TcpRouterLink : public RouterLink {
   }
 
   void ReadMore() {
-    if (!socket_->is_open()) {
+    if (!stream_->next_layer().is_open()) {
       Ended("connection closed by this worker");
       return;
     }
     auto area = framer_->Prepare(kReadChunk);
-    socket_->async_read_some(
+    stream_->async_read_some(
         asio::buffer(area.data(), area.size()),
         [this](const boost::system::error_code& ec, std::size_t n) {
           if (ec) {
-            Ended(ec == asio::error::eof ? "closed by the router" : ec.message());
+            Ended(ec == asio::error::eof ? "closed by the router" : tls::DescribeTlsError(ec));
             return;
           }
           framer_->Commit(n);
-          while (socket_->is_open()) {
+          while (stream_->next_layer().is_open()) {
             std::optional<protocol::LineFramer::Item> item = framer_->Next();
             if (!item) break;
             if (item->kind == protocol::LineFramer::Item::Kind::kTooLong) {
@@ -132,11 +162,11 @@ class TcpRouterLink : public RouterLink {
   }
 
   void WriteMore() {
-    if (queue_.empty() || !socket_ || !socket_->is_open()) return;
-    std::vector<asio::const_buffer> buffers;
-    in_flight_ = std::min(queue_.size(), kMaxBuffersPerWrite);
-    for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(queue_[i]));
-    asio::async_write(*socket_, buffers,
+    if (queue_.empty() || !open_ || !stream_->next_layer().is_open()) return;
+    // One buffer per write: the SSL stream seals one buffer per record anyway, and the core
+    // already batches what it sends.
+    in_flight_ = 1;
+    asio::async_write(*stream_, asio::buffer(queue_.front()),
                       [this](const boost::system::error_code& ec, std::size_t) {
                         if (ec) {
                           in_flight_ = 0;
@@ -152,27 +182,33 @@ class TcpRouterLink : public RouterLink {
                       });
   }
 
+  // Closes the TCP connection under the TLS stream (no close_notify: either side may vanish
+  // anyway, and the core decides what an end means).
   void Close() {
-    if (socket_ && socket_->is_open()) {
+    if (stream_ && stream_->next_layer().is_open()) {
       boost::system::error_code ignored;
-      socket_->shutdown(tcp::socket::shutdown_both, ignored);
-      socket_->close(ignored);
+      stream_->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_->next_layer().close(ignored);
     }
   }
 
   void Ended(const std::string& reason) {
     Close();
+    open_ = false;
     queue_.clear();
     queued_bytes_ = 0;
     core_->OnDisconnected(reason);
   }
 
   asio::io_context& io_;
+  tls::ChannelTls& tls_;
   tcp::resolver resolver_;
   const std::string host_;
   const std::string port_;
   WorkerCore* core_ = nullptr;
-  std::optional<tcp::socket> socket_;
+  // A stream per connection: an SSL stream cannot be reused after its connection ended.
+  std::optional<asio::ssl::stream<tcp::socket>> stream_;
+  bool open_ = false;  // handshake done, not ended
   std::optional<protocol::LineFramer> framer_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
@@ -238,13 +274,19 @@ int RunWorker() {
   options.version = CODESWARM_VERSION;
   options.work_dir = std::filesystem::current_path().string();
   options.backoff_seed = std::random_device{}();
+  Result<std::unique_ptr<tls::ChannelTls>> channel_tls =
+      tls::ChannelTls::ForWorker(identity->swarm_id, tls::ChannelKey(identity->secret));
+  if (!channel_tls.ok()) {
+    spdlog::error("{}", channel_tls.status().message());
+    return kExitBadEnvironment;
+  }
 
   int exit_code = kExitOk;
   {
     asio::io_context io;
     asio::thread_pool pool(1);  // ends the turns (a blocking call) while the loop serves
     AsioExecutor executor(io, pool);
-    TcpRouterLink link(io, identity->router_host, identity->router_port);
+    TlsRouterLink link(io, **channel_tls, identity->router_host, identity->router_port);
     WorkerCore core(std::move(options), link, executor, SystemClock::Get(), MakeTurnRunner,
                     [&](int code) {
                       exit_code = code;

@@ -61,12 +61,11 @@ class RouterCoreTest : public ::testing::Test {
     auto& link = links_[id];
     link = std::make_unique<FakeWorkerConnection>();
     conn_of_[{swarm_id, node}] = id;
-    core_->OnWorkerConnected(id, link.get());
+    core_->OnWorkerConnected(id, link.get(), swarm_id);  // its handshake proved swarm_id's key
     core_->OnWorkerLine(id, "hello " + json::serialize(json::object{
-                                           {"protocol", "codeswarm.worker.v1"},
+                                           {"protocol", "codeswarm.worker.v2"},
                                            {"swarm_id", swarm_id},
                                            {"node_id", node},
-                                           {"secret", Secret(swarm_id)},
                                            {"instance", instance},
                                            {"pid", 100 + node},
                                            {"hostname", "host"},
@@ -413,15 +412,17 @@ TEST_F(RouterCoreTest, JobEndingOnItsOwnEndsTheSwarm) {
   EXPECT_EQ(update.at("backend_state"), "TIMEOUT");
 }
 
-TEST_F(RouterCoreTest, HelloWithWrongSecretIsRefused) {
+TEST_F(RouterCoreTest, HelloForAnotherSwarmThanTheHandshakeProvedIsRefused) {
   std::string swarm = Launch(1);
+  std::string other = Launch(1);
   FakeWorkerConnection link;
-  core_->OnWorkerConnected(99, &link);
-  core_->OnWorkerLine(99, R"(hello {"protocol":"codeswarm.worker.v1","swarm_id":")" + swarm +
-                              R"(","node_id":0,"secret":"nope","instance":"x"})");
+  core_->OnWorkerConnected(99, &link, other);  // holds the other swarm's key
+  core_->OnWorkerLine(99, R"(hello {"protocol":"codeswarm.worker.v2","swarm_id":")" + swarm +
+                              R"(","node_id":0,"instance":"x"})");
   ASSERT_EQ(link.WithVerb("reject").size(), 1u);
-  EXPECT_NE(link.sent[0].find("unknown swarm or wrong secret"), std::string::npos);
   EXPECT_TRUE(link.closed);
+  EXPECT_EQ(link.close_reason,
+            "hello for swarm \"" + swarm + "\" on a connection keyed for \"" + other + "\"");
   EXPECT_EQ(core_->FindSwarm(swarm)->ConnectedCount(), 0);
 }
 

@@ -145,7 +145,7 @@ class WorkerCoreTest : public ::testing::Test {
 
   static std::string Welcome(uint64_t ack_seq = 0,
                              std::string_view agent = R"({"kind":"mock"})") {
-    return "welcome {\"protocol\":\"codeswarm.worker.v1\",\"ack_seq\":" + std::to_string(ack_seq) +
+    return "welcome {\"protocol\":\"codeswarm.worker.v2\",\"ack_seq\":" + std::to_string(ack_seq) +
            ",\"system_prompt\":\"be brief\",\"agent\":" + std::string(agent) +
            ",\"heartbeat_seconds\":5,\"timeout_seconds\":20}";
   }

@@ -24,10 +24,10 @@ TEST_F(WorkerCoreTest, ConnectsAndSaysHelloWithItsIdentity) {
   core_->OnConnected();
   auto hellos = link_.Sent("hello");
   ASSERT_EQ(hellos.size(), 1u);
-  EXPECT_EQ(hellos[0].at("protocol").as_string(), "codeswarm.worker.v1");
+  EXPECT_EQ(hellos[0].at("protocol").as_string(), "codeswarm.worker.v2");
   EXPECT_EQ(hellos[0].at("swarm_id").as_string(), "s-1");
   EXPECT_EQ(hellos[0].at("node_id").as_int64(), 2);
-  EXPECT_EQ(hellos[0].at("secret").as_string(), "sekret");
+  EXPECT_FALSE(hellos[0].contains("secret"));  // the TLS handshake proved it; it never travels
   EXPECT_EQ(hellos[0].at("instance").as_string(), "inst-1");
   EXPECT_EQ(hellos[0].at("pid").as_int64(), 42);
   EXPECT_EQ(hellos[0].at("hostname").as_string(), "node7");
