@@ -59,7 +59,7 @@ stage "all tests" "${CODESWARM_BUILD_DIR:-build}" "$@"
 
 if [ "${CODESWARM_SANITIZERS:-1}" != 0 ]; then
   # The core suites (no cluster, no agent binaries): what the sanitizers can see is ours.
-  core_tests='^(RouterE2ETest|CliE2ETest)\.'
+  core_tests='^(RouterE2ETest|CliE2ETest|WorkerChannelE2ETest|WorkerChannelRouterTest)\.'
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
