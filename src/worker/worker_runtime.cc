@@ -29,7 +29,7 @@
 #include <set>
 #include <thread>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/logging.h"

@@ -18,6 +18,7 @@
 #include "common/subprocess.h"
 #include "provider/local_job_manifest.h"
 #include "provider/process_handle.h"
+#include "provider/provider_factory.h"
 #include "support/temp_dir.h"
 
 namespace codeswarm::provider {
