@@ -1,4 +1,21 @@
-// The one codeswarm executable: router daemon, worker runtime and client commands.
+// The one codeswarm executable: router daemon, worker runtime and client commands. The only
+// place that sees every layer: it hands the command line the router and the worker, and the
+// router its provider factory and the worker's agent-settings validator.
 #include "cli/cli.h"
+#include "provider/provider_factory.h"
+#include "router/router_main.h"
+#include "worker/agent_settings.h"
+#include "worker/worker_main.h"
 
-int main(int argc, char** argv) { return codeswarm::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  using namespace codeswarm;
+  cli::Wiring wiring;
+  wiring.validate_agent = ValidateAgentSettings;
+  wiring.run_worker = worker::RunWorker;
+  wiring.run_router = [](const Config& config, bool log_to_file) {
+    return router::RunRouter(config, {.log_to_file = log_to_file,
+                                      .make_provider = provider::MakeProvider,
+                                      .validate_agent = ValidateAgentSettings});
+  };
+  return cli::Main(argc, argv, wiring);
+}

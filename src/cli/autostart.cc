@@ -14,7 +14,6 @@ namespace codeswarm::cli {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 
 std::string RouterLogPath(const AutostartOptions& options) {
   return options.state_dir + "/router.log";
@@ -67,8 +66,9 @@ std::string TailOfFile(const std::string& path, int max_lines) {
 Result<std::unique_ptr<SocketConnection>> ConnectOrStartRouter(const AutostartOptions& options,
                                                                int interrupt_fd,
                                                                std::ostream& err) {
+  const Clock& clock = *options.clock;
   Result<std::unique_ptr<SocketConnection>> first =
-      SocketConnection::Connect(options.endpoint, options.connect_timeout, interrupt_fd);
+      SocketConnection::Connect(options.endpoint, options.connect_timeout, interrupt_fd, clock);
   if (first.ok() || !first.status().IsUnavailable()) return first;
   if (!options.allow_start) return first;
   if (!IsLoopbackHost(options.endpoint.host)) {
@@ -84,7 +84,7 @@ Result<std::unique_ptr<SocketConnection>> ConnectOrStartRouter(const AutostartOp
     return router.status().WithPrefix("nobody listens on " + options.endpoint.ToString() +
                                       " and starting a router failed");
   }
-  const auto deadline = steady_clock::now() + options.start_timeout;
+  const SteadyTime deadline = clock.Now() + options.start_timeout;
   auto give_up_at = deadline;
   std::optional<ExitStatus> exited;
   while (true) {
@@ -92,7 +92,7 @@ Result<std::unique_ptr<SocketConnection>> ConnectOrStartRouter(const AutostartOp
       return Status::Unavailable("interrupted while waiting for the router to start");
     }
     Result<std::unique_ptr<SocketConnection>> connection =
-        SocketConnection::Connect(options.endpoint, options.connect_timeout, interrupt_fd);
+        SocketConnection::Connect(options.endpoint, options.connect_timeout, interrupt_fd, clock);
     if (connection.ok()) {
       if (!exited) {
         err << "started router (pid " << router->pid() << ", log " << log_path << ")" << std::endl;
@@ -101,9 +101,9 @@ Result<std::unique_ptr<SocketConnection>> ConnectOrStartRouter(const AutostartOp
     }
     if (!exited) {
       exited = router->TryWait();
-      if (exited) give_up_at = std::min(deadline, steady_clock::now() + options.peer_grace);
+      if (exited) give_up_at = std::min(deadline, clock.Now() + options.peer_grace);
     }
-    if (steady_clock::now() < give_up_at) continue;
+    if (clock.Now() < give_up_at) continue;
     if (exited) {
       std::string tail = TailOfFile(log_path, 10);
       tail.pop_back();  // the caller ends the message

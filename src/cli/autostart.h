@@ -11,6 +11,7 @@
 
 #include "cli/endpoint.h"
 #include "cli/socket_connection.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace codeswarm::cli {
@@ -35,6 +36,8 @@ struct AutostartOptions {
   // When the started router exits early, connecting is still tried this long: another CLI may
   // have started a router on the same address at the same moment, which is why ours gave up.
   std::chrono::milliseconds peer_grace{2000};
+  // Where the deadlines above are read (borrowed; must advance on its own).
+  const Clock* clock = &SystemClock::Get();
 };
 
 // Connects to the router. When the connection is refused and the endpoint is a loopback address

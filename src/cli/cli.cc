@@ -17,7 +17,6 @@
 #include "cli/exit_codes.h"
 #include "cli/node_spec.h"
 #include "cli/session.h"
-#include "worker/worker_main.h"
 
 namespace codeswarm::cli {
 namespace {
@@ -80,18 +79,20 @@ void AddPromptOptions(CLI::App* command, PromptArgs* args, const std::string& pr
       ->excludes(text);
 }
 
-CommandEntry AddRouter(CLI::App& app, const GlobalOptions& global) {
+CommandEntry AddRouter(CLI::App& app, const GlobalOptions& global, const Wiring& wiring) {
   auto log_to_file = std::make_shared<bool>(false);
   CLI::App* command = AddCommand(app, "router", "Run the router daemon in the foreground",
                                  "codeswarm router --router 127.0.0.1:8765");
   command->add_flag("--log-file", *log_to_file, "Log to <state_dir>/router.log instead of stderr");
-  return {command, [&global, log_to_file] { return RunRouterCommand(global, *log_to_file); }};
+  return {command, [&global, &wiring, log_to_file] {
+            return RunRouterCommand(global, wiring, *log_to_file);
+          }};
 }
 
-CommandEntry AddWorker(CLI::App& app) {
+CommandEntry AddWorker(CLI::App& app, const Wiring& wiring) {
   CLI::App* command = app.add_subcommand("worker", "Run a worker (started by providers)");
   command->group("");  // not for people: hidden from --help
-  return {command, [] { return worker::RunWorker(); }};
+  return {command, [&wiring] { return wiring.run_worker(); }};
 }
 
 CommandEntry AddLaunch(CLI::App& app, const GlobalOptions& global) {
@@ -237,7 +238,7 @@ CommandEntry AddList(CLI::App& app, const GlobalOptions& global) {
 
 }  // namespace
 
-int Main(int argc, char** argv) {
+int Main(int argc, char** argv, const Wiring& wiring) {
   CLI::App app("Codeswarm: launch swarms of AI coding agents, inject prompts, stream answers.",
                "codeswarm");
   app.set_version_flag("--version", std::string("codeswarm ") + CODESWARM_VERSION);
@@ -249,6 +250,7 @@ int Main(int argc, char** argv) {
       "1 rejected or failed, 2 usage error, 3 router unreachable, 130 interrupted.");
 
   GlobalOptions global;
+  global.validate_agent = wiring.validate_agent;
   app.add_option_function<std::string>(
          "--config", [&global](const std::string& v) { global.config_path = v; },
          "Config file (default: $CODESWARM_CONFIG, else ~/.config/codeswarm/config.json)")
@@ -277,8 +279,8 @@ int Main(int argc, char** argv) {
       AddSwarmCommand(app, global, "attach", "Follow everything that happens in a swarm",
                       "codeswarm attach s-3f9a1c2e", kDefaultTimeoutSeconds,
                       "waiting for the swarm's status", Attach),
-      AddRouter(app, global),
-      AddWorker(app),
+      AddRouter(app, global, wiring),
+      AddWorker(app, wiring),
   };
 
   try {

@@ -1,9 +1,26 @@
 // Entry point of the codeswarm command line (all subcommands, including `router` and `worker`).
 #pragma once
 
+#include <functional>
+
+#include "common/agent_settings_validator.h"
+#include "common/config.h"
+
 namespace codeswarm::cli {
 
+// What the command line runs but does not contain: the router daemon, the worker runtime and the
+// agent knowledge live in layers the CLI does not link against; main wires them in. All required.
+struct Wiring {
+  // `codeswarm router`: runs the daemon with the loaded config until SIGTERM/SIGINT; `log_to_file`
+  // sends its log to <state_dir>/router.log. Returns the process exit code.
+  std::function<int(const Config& config, bool log_to_file)> run_router;
+  // `codeswarm worker`. Returns the process exit code.
+  std::function<int()> run_worker;
+  // Checks the config's agent section whenever a command loads the config.
+  AgentSettingsValidator validate_agent;
+};
+
 // Parses argv, runs the subcommand, returns the process exit code.
-int Main(int argc, char** argv);
+int Main(int argc, char** argv, const Wiring& wiring);
 
 }  // namespace codeswarm::cli

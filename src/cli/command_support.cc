@@ -9,10 +9,10 @@
 
 namespace codeswarm::cli {
 
-SteadyTime DeadlineIn(double seconds) {
+SteadyTime DeadlineIn(double seconds, const Clock& clock) {
   // Beyond ~30 years is "never"; it also keeps the conversion below from overflowing.
   if (seconds <= 0 || seconds > 1e9) return SteadyTime::max();
-  return std::chrono::steady_clock::now() + FromSeconds(seconds);
+  return clock.Now() + FromSeconds(seconds);
 }
 
 int ReportUnfinishedWait(const Received& received, const Client& client, Output& output,

@@ -22,8 +22,8 @@ inline constexpr double kLaunchTimeoutSeconds = 120;
 // Terminating waits for the backend to stop the job, grace period included.
 inline constexpr double kTerminateTimeoutSeconds = 60;
 
-// The time `seconds` from now; seconds <= 0 means no deadline.
-SteadyTime DeadlineIn(double seconds);
+// The time `seconds` from now on `clock`; seconds <= 0 means no deadline.
+SteadyTime DeadlineIn(double seconds, const Clock& clock = SystemClock::Get());
 
 // Reports why a wait ended without what it waited for, and returns the exit code: timeout ->
 // kExitFailed, connection lost -> kExitUnreachable, connection_closing -> kExitFailed (the event

@@ -6,12 +6,11 @@
 #include "cli/endpoint.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
-#include "router/router_main.h"
 
 namespace codeswarm::cli {
 
 Result<Config> LoadCliConfig(const GlobalOptions& options) {
-  Result<Config> config = LoadConfig(options.config_path);
+  Result<Config> config = LoadConfig(options.config_path, options.validate_agent);
   if (!config.ok() || !options.router) return config;
   Result<Endpoint> endpoint = ParseEndpoint(*options.router);
   if (!endpoint.ok()) return endpoint.status().WithPrefix("--router");
@@ -20,13 +19,13 @@ Result<Config> LoadCliConfig(const GlobalOptions& options) {
   return config;
 }
 
-int RunRouterCommand(const GlobalOptions& options, bool log_to_file) {
+int RunRouterCommand(const GlobalOptions& options, const Wiring& wiring, bool log_to_file) {
   Result<Config> config = LoadCliConfig(options);
   if (!config.ok()) {
     std::cerr << "error: " << config.status().message() << std::endl;
     return kExitUsage;
   }
-  return router::RunRouter(*config, {.log_to_file = log_to_file});
+  return wiring.run_router(*config, log_to_file);
 }
 
 int RunWithRouter(const GlobalOptions& options, const ClientCommand& command) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/config.h"
@@ -21,14 +22,17 @@ struct GlobalOptions {
   bool debug = false;                      // --debug: raw protocol lines to stderr
   bool json = false;                       // --json: raw event lines on stdout, nothing else
   bool no_autostart = false;               // --no-autostart: never start a router
+  // Not an option: what checks the config's agent section (Wiring::validate_agent).
+  AgentSettingsValidator validate_agent;
 };
 
 // The configuration the options name, with --router applied to router.host and router.port.
 // An error is a usage error (bad file, bad address).
 Result<Config> LoadCliConfig(const GlobalOptions& options);
 
-// `codeswarm router`: runs the daemon with the loaded config. Returns its exit code.
-int RunRouterCommand(const GlobalOptions& options, bool log_to_file);
+// `codeswarm router`: runs the daemon (`run_router`) with the loaded config. Returns its exit
+// code, or kExitUsage when the config is bad.
+int RunRouterCommand(const GlobalOptions& options, const Wiring& wiring, bool log_to_file);
 
 using ClientCommand = std::function<int(Client&, Output&)>;
 

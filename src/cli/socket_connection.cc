@@ -19,8 +19,8 @@ namespace {
 using std::chrono::milliseconds;
 
 // Milliseconds left until `deadline`, rounded up so that a poll never wakes just before it.
-int MillisUntil(SteadyTime deadline) {
-  auto left = deadline - std::chrono::steady_clock::now();
+int MillisUntil(SteadyTime deadline, const Clock& clock) {
+  auto left = deadline - clock.Now();
   if (left <= Duration::zero()) return 0;
   auto ms = std::chrono::ceil<milliseconds>(left).count();
   return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
@@ -28,7 +28,8 @@ int MillisUntil(SteadyTime deadline) {
 
 // Connects one resolved address. Returns the socket, or -1 with errno-style `*error` (ETIMEDOUT
 // when the deadline passed).
-int ConnectAddress(const addrinfo& address, SteadyTime deadline, int* error) {
+int ConnectAddress(const addrinfo& address, SteadyTime deadline, const Clock& clock,
+                   int* error) {
   int fd = ::socket(address.ai_family, address.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     address.ai_protocol);
   if (fd < 0) {
@@ -44,7 +45,7 @@ int ConnectAddress(const addrinfo& address, SteadyTime deadline, int* error) {
     pollfd p{fd, POLLOUT, 0};
     int rc;
     do {
-      rc = ::poll(&p, 1, MillisUntil(deadline));
+      rc = ::poll(&p, 1, MillisUntil(deadline, clock));
     } while (rc < 0 && errno == EINTR);
     int so_error = 0;
     socklen_t length = sizeof so_error;
@@ -71,8 +72,9 @@ int ConnectAddress(const addrinfo& address, SteadyTime deadline, int* error) {
 
 Result<std::unique_ptr<SocketConnection>> SocketConnection::Connect(const Endpoint& endpoint,
                                                                     milliseconds timeout,
-                                                                    int interrupt_fd) {
-  const SteadyTime deadline = std::chrono::steady_clock::now() + timeout;
+                                                                    int interrupt_fd,
+                                                                    const Clock& clock) {
+  const SteadyTime deadline = clock.Now() + timeout;
   const std::string where = "cannot connect to the router at " + endpoint.ToString();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -87,12 +89,12 @@ Result<std::unique_ptr<SocketConnection>> SocketConnection::Connect(const Endpoi
   int last_error = 0;
   int fd = -1;
   for (addrinfo* a = addresses; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ConnectAddress(*a, deadline, &last_error);
+    fd = ConnectAddress(*a, deadline, clock, &last_error);
     if (fd < 0 && last_error != ECONNREFUSED) all_refused = false;
   }
   ::freeaddrinfo(addresses);
   if (fd >= 0) {
-    return std::unique_ptr<SocketConnection>(new SocketConnection(fd, endpoint, interrupt_fd));
+    return std::unique_ptr<SocketConnection>(new SocketConnection(fd, endpoint, interrupt_fd, clock));
   }
   if (all_refused) return Status::Unavailable(where + ": connection refused");
   if (last_error == ETIMEDOUT) {
@@ -101,19 +103,19 @@ Result<std::unique_ptr<SocketConnection>> SocketConnection::Connect(const Endpoi
   return Status::IoError(where + ": " + std::strerror(last_error));
 }
 
-SocketConnection::SocketConnection(int fd, Endpoint peer, int interrupt_fd)
-    : fd_(fd), peer_(std::move(peer)), interrupt_fd_(interrupt_fd) {}
+SocketConnection::SocketConnection(int fd, Endpoint peer, int interrupt_fd, const Clock& clock)
+    : fd_(fd), peer_(std::move(peer)), interrupt_fd_(interrupt_fd), clock_(clock) {}
 
 SocketConnection::~SocketConnection() { ::close(fd_); }
 
 int SocketConnection::WaitFor(short events, SteadyTime deadline) {
   while (true) {
     pollfd fds[2] = {{fd_, events, 0}, {interrupt_fd_, POLLIN, 0}};
-    int rc = ::poll(fds, interrupt_fd_ >= 0 ? 2 : 1, MillisUntil(deadline));
+    int rc = ::poll(fds, interrupt_fd_ >= 0 ? 2 : 1, MillisUntil(deadline, clock_));
     if (rc < 0 && errno != EINTR) return 1;  // let the read or write report the error
     if (InterruptPending(interrupt_fd_)) return -1;
     if (rc > 0) return 1;
-    if (MillisUntil(deadline) == 0) return 0;
+    if (MillisUntil(deadline, clock_) == 0) return 0;
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/endpoint.h"
 #include "cli/line_connection.h"
+#include "common/clock.h"
 #include "protocol/line_framer.h"
 
 namespace codeswarm::cli {
@@ -20,10 +21,11 @@ class SocketConnection : public LineConnection {
   // Resolves `endpoint` and connects to the first of its addresses that accepts within
   // `timeout`. Errors: Unavailable when every address refused (nobody listens there, so a
   // router may be started), Timeout, InvalidArgument when the host does not resolve, IoError for
-  // anything else. `interrupt_fd` (or -1) is polled by every later read and write.
-  static Result<std::unique_ptr<SocketConnection>> Connect(const Endpoint& endpoint,
-                                                           std::chrono::milliseconds timeout,
-                                                           int interrupt_fd);
+  // anything else. `interrupt_fd` (or -1) is polled by every later read and write. Deadlines
+  // are read on `clock` (borrowed; it must outlive the connection and advance on its own).
+  static Result<std::unique_ptr<SocketConnection>> Connect(
+      const Endpoint& endpoint, std::chrono::milliseconds timeout, int interrupt_fd,
+      const Clock& clock = SystemClock::Get());
   SocketConnection(const SocketConnection&) = delete;
   SocketConnection& operator=(const SocketConnection&) = delete;
   ~SocketConnection() override;
@@ -33,7 +35,7 @@ class SocketConnection : public LineConnection {
   std::string PeerName() const override { return peer_.ToString(); }
 
  private:
-  SocketConnection(int fd, Endpoint peer, int interrupt_fd);
+  SocketConnection(int fd, Endpoint peer, int interrupt_fd, const Clock& clock);
 
   // Waits until `fd_` is ready for `events`. Returns 1 when ready, 0 on deadline, -1 when
   // interrupted.
@@ -42,6 +44,7 @@ class SocketConnection : public LineConnection {
   const int fd_;
   const Endpoint peer_;
   const int interrupt_fd_;
+  const Clock& clock_;
   protocol::LineFramer framer_{kMaxIncomingLineBytes};
   bool closed_ = false;
   std::string close_reason_;

@@ -12,7 +12,6 @@
 #include <regex>
 #include <sstream>
 
-#include "common/agent_settings.h"
 #include "common/json_reader.h"
 #include "common/text.h"
 
@@ -220,7 +219,8 @@ std::string Config::WorkerAdvertiseHost() const {
 }
 
 Result<Config> ParseConfig(std::string_view text, const std::string& source,
-                           const std::string& base_dir) {
+                           const std::string& base_dir,
+                           const AgentSettingsValidator& validate_agent) {
   Result<json::object> parsed = ParseJsonObject(text);
   if (!parsed.ok()) return parsed.status().WithPrefix(source);
 
@@ -232,8 +232,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
   ReadCluster(root, &config.cluster);
   ReadSsh(root, &config.ssh);
   if (const json::object* agent = root.Object("agent")) {
-    Result<AgentSettings> settings = ParseAgentSettings(*agent, "agent");
-    if (!settings.ok()) errors.Add(settings.status().message());
+    Result<std::string> kind = validate_agent(*agent, "agent");
+    if (!kind.ok()) errors.Add(kind.status().message());
     config.agent_json = json::serialize(*agent);
   }
   root.Finish();
@@ -250,7 +250,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
   return config;
 }
 
-Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
+Result<Config> LoadConfig(const std::optional<std::string>& explicit_path,
+                          const AgentSettingsValidator& validate_agent) {
   std::string path;
   bool must_exist = true;
   if (explicit_path) {
@@ -264,14 +265,16 @@ Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
     must_exist = false;
   }
   std::error_code ec;
-  if (!must_exist && !fs::exists(path, ec)) return ParseConfig("{}", "built-in defaults", "/");
+  if (!must_exist && !fs::exists(path, ec)) {
+    return ParseConfig("{}", "built-in defaults", "/", validate_agent);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot read config file " + path + ": " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   fs::path absolute = fs::absolute(path, ec);
   Result<Config> config =
-      ParseConfig(text.str(), path, absolute.parent_path().string());
+      ParseConfig(text.str(), path, absolute.parent_path().string(), validate_agent);
   if (config.ok()) config->path = absolute.string();
   return config;
 }

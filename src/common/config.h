@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/agent_settings_validator.h"
 #include "common/status.h"
 
 namespace codeswarm {
@@ -88,7 +89,8 @@ struct Config {
   RouterConfig router;
   ClusterConfig cluster;
   SshConfig ssh;
-  // The validated `agent` section, serialized; merged with a launch's `agent` override.
+  // The `agent` section, serialized: opaque here, checked by the loader's validator; merged with
+  // a launch's `agent` override.
   std::string agent_json = "{}";
   // Where this configuration came from: a path, or "built-in defaults".
   std::string source = "built-in defaults";
@@ -104,14 +106,17 @@ struct Config {
 };
 
 // Parses a configuration document. Relative paths are taken relative to `base_dir`. Reports every
-// unknown key and wrong type with its path, all at once.
+// unknown key and wrong type with its path, all at once; the `agent` section's through
+// `validate_agent` (REQUIRES: set).
 Result<Config> ParseConfig(std::string_view text, const std::string& source,
-                           const std::string& base_dir);
+                           const std::string& base_dir,
+                           const AgentSettingsValidator& validate_agent);
 
 // Loads the configuration from `explicit_path`, else $CODESWARM_CONFIG, else
 // $XDG_CONFIG_HOME/codeswarm/config.json (or ~/.config/...) when it exists, else built-in
 // defaults. An explicitly named file that cannot be read is an error.
-Result<Config> LoadConfig(const std::optional<std::string>& explicit_path);
+Result<Config> LoadConfig(const std::optional<std::string>& explicit_path,
+                          const AgentSettingsValidator& validate_agent);
 
 // $XDG_STATE_HOME/codeswarm, or ~/.local/state/codeswarm.
 std::string DefaultStateDir();

@@ -318,4 +318,17 @@ Result<json::object> ParseJsonObject(std::string_view text) {
   return std::move(value.get_object());
 }
 
+json::object MergeJsonObjects(const json::object& base, const json::object& override_with) {
+  json::object merged = base;
+  for (const auto& entry : override_with) {
+    json::value* existing = merged.if_contains(entry.key());
+    if (existing != nullptr && existing->is_object() && entry.value().is_object()) {
+      *existing = MergeJsonObjects(existing->get_object(), entry.value().get_object());
+    } else {
+      merged[entry.key()] = entry.value();
+    }
+  }
+  return merged;
+}
+
 }  // namespace codeswarm

@@ -90,4 +90,9 @@ Status ValidateJson(std::string_view text);
 // Parses one JSON object from `text`, with a readable error.
 Result<boost::json::object> ParseJsonObject(std::string_view text);
 
+// Returns `base` with `override_with` merged in: objects merge key by key, anything else
+// replaces.
+boost::json::object MergeJsonObjects(const boost::json::object& base,
+                                     const boost::json::object& override_with);
+
 }  // namespace codeswarm

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace codeswarm {
@@ -76,8 +77,9 @@ class Subprocess {
   std::optional<ExitStatus> TryWait();
   // Blocks until the child exits; reaps it.
   ExitStatus Wait();
-  // Waits up to `timeout`; nullopt if still running.
-  std::optional<ExitStatus> WaitFor(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` (on `clock`, which must advance on its own); nullopt if still running.
+  std::optional<ExitStatus> WaitFor(std::chrono::milliseconds timeout,
+                                    const Clock& clock = SystemClock::Get());
 
   // Sends `sig` to the child (through its pidfd, so never to a recycled pid).
   Status Signal(int sig);
@@ -95,28 +97,6 @@ class Subprocess {
   int stderr_fd_ = -1;
   std::optional<ExitStatus> exit_;
 };
-
-struct RunOptions {
-  std::string stdin_data;
-  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
-  std::vector<std::pair<std::string, std::string>> env_overrides;
-  std::string cwd;
-  // Output beyond this many bytes per stream is discarded (and `truncated` set).
-  std::size_t max_output_bytes = 16 << 20;
-};
-
-struct RunResult {
-  ExitStatus status;
-  std::string stdout_text;
-  std::string stderr_text;
-  bool timed_out = false;
-  bool truncated = false;
-};
-
-// Runs a command to completion: feeds stdin_data, collects stdout and stderr, and on timeout
-// kills the command's process group (TERM, then KILL after 2 s) and reports timed_out. Fails
-// only when the command cannot be started (e.g. not found).
-Result<RunResult> RunCommand(const std::vector<std::string>& argv, const RunOptions& options);
 
 // Every live descendant of `pid` (children, their children, ...), from /proc, with its process
 // group id. Processes that left the tree earlier (re-parented to init) are not found.

@@ -5,6 +5,7 @@
 // docs/PROVIDER_INTERFACE.md.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -91,7 +92,9 @@ class ClusterProvider {
   virtual Duration PollInterval() const = 0;
 };
 
-// Builds the provider named by config.cluster.backend.
-Result<std::unique_ptr<ClusterProvider>> MakeProvider(const Config& config);
+// Builds the provider for a configuration. The router is given one (main wires in MakeProvider
+// of provider/provider_factory.h), so it never names a backend itself.
+using ProviderFactory =
+    std::function<Result<std::unique_ptr<ClusterProvider>>(const Config& config)>;
 
 }  // namespace codeswarm::provider

@@ -119,4 +119,9 @@ Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   return Status::IoError("cannot write " + path + ": " + ErrnoText(err));
 }
 
+bool IsSinglePathComponent(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
 }  // namespace codeswarm::provider

@@ -18,6 +18,16 @@ namespace codeswarm::provider {
 
 inline constexpr std::string_view kLocalJobManifestFormat = "codeswarm.local_job.v1";
 
+// A local job is "local-<swarm_id>"; its record is <swarm_dir>/job.json while it may run, renamed
+// to job.ended.json when it is terminated.
+inline constexpr std::string_view kLocalJobIdPrefix = "local-";
+inline constexpr char kLocalJobManifestName[] = "job.json";
+inline constexpr char kLocalEndedJobManifestName[] = "job.ended.json";
+
+// Whether `name` (a swarm id) can be one directory's name under the swarms root: not empty, not
+// "." or "..", no '/' and no NUL.
+bool IsSinglePathComponent(std::string_view name);
+
 struct LocalJobManifest {
   struct Node {
     int node_id = 0;

@@ -1,3 +1,5 @@
+// LocalProvider: creating it, Launch and Terminate. Finding jobs and describing their state is
+// in local_job_table.cc.
 #include "provider/local_provider.h"
 
 #include <signal.h>
@@ -11,7 +13,6 @@
 #include <utility>
 
 #include "common/clock.h"
-#include "common/text.h"
 #include "provider/local_job_manifest.h"
 
 namespace codeswarm::provider {
@@ -20,18 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kJobIdPrefix = "local-";
-constexpr char kManifestName[] = "job.json";
-constexpr char kEndedManifestName[] = "job.ended.json";
-constexpr char kRebootedReason[] = "the machine has restarted since the workers started";
 // How long processes get to disappear after SIGKILL before Terminate reports them stuck (a
 // process in uninterruptible sleep, e.g. on a dead network mount, ignores even SIGKILL).
 constexpr std::chrono::seconds kKillTimeout(10);
-
-bool IsSinglePathComponent(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." &&
-         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
-}
 
 // Creates `dir` and its missing parents with mode 0700; existing directories are left as they
 // are.
@@ -65,59 +57,36 @@ bool SamePath(const std::string& a, const std::string& b) {
   return resolved_a == resolved_b;
 }
 
-JobState EndedState(std::string backend_state, std::string reason) {
-  JobState state;
-  state.phase = JobPhase::kEnded;
-  state.backend_state = std::move(backend_state);
-  state.reason = std::move(reason);
-  return state;
-}
-
-JobState UnknownJobState() { return EndedState("UNKNOWN", "no such local job"); }
-
-// Kills workers that never became a job (a later node failed to start) and reaps them.
-void KillAndReap(std::vector<WorkerProcess>& workers) {
-  std::vector<UniqueFd> pidfds;
-  for (WorkerProcess& worker : workers) {
-    worker.SignalGroup(SIGKILL);
-    pidfds.push_back(worker.DupPidfd());
-  }
-  WaitForExits(pidfds, std::chrono::steady_clock::now() + kKillTimeout);
-  for (WorkerProcess& worker : workers) worker.CheckEnded();
-}
-
 // Renames job.json so that the job is no longer listed or adopted, and keeps the record for
 // people and for JobStates ("terminated").
 void RetireManifest(const std::string& swarm_dir) {
   const fs::path dir(swarm_dir);
   std::error_code ec;
-  fs::rename(dir / kManifestName, dir / kEndedManifestName, ec);
+  fs::rename(dir / kLocalJobManifestName, dir / kLocalEndedJobManifestName, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) {
-    spdlog::warn("local provider: cannot rename {}: {}", (dir / kManifestName).string(),
+    spdlog::warn("local provider: cannot rename {}: {}", (dir / kLocalJobManifestName).string(),
                  ec.message());
   }
 }
 
-std::string CountWorkers(std::size_t n) {
-  return std::to_string(n) + (n == 1 ? " worker" : " workers");
-}
-
 }  // namespace
 
-Result<std::unique_ptr<LocalProvider>> LocalProvider::Create(const Config& config) {
+Result<std::unique_ptr<LocalProvider>> LocalProvider::Create(const Config& config,
+                                                             const Clock& clock) {
   Result<std::string> boot_id = ReadBootId();
   if (!boot_id.ok()) {
     return boot_id.status().WithPrefix("the local provider cannot track processes here");
   }
   // The constructor is private (Create is the only way in), so make_unique cannot reach it.
-  return std::unique_ptr<LocalProvider>(new LocalProvider(config, std::move(*boot_id)));
+  return std::unique_ptr<LocalProvider>(new LocalProvider(config, std::move(*boot_id), clock));
 }
 
-LocalProvider::LocalProvider(const Config& config, std::string boot_id)
+LocalProvider::LocalProvider(const Config& config, std::string boot_id, const Clock& clock)
     : local_(config.cluster.local),
       // Absolute from the start: a later change of working directory must not move the swarms.
       swarms_root_(AbsolutePath(config.SwarmsRoot())),
-      boot_id_(std::move(boot_id)) {}
+      boot_id_(std::move(boot_id)),
+      clock_(clock) {}
 
 Duration LocalProvider::PollInterval() const { return FromSeconds(local_.poll_interval_seconds); }
 
@@ -126,7 +95,7 @@ Duration LocalProvider::PollInterval() const { return FromSeconds(local_.poll_in
 Result<std::string> LocalProvider::Launch(const LaunchSpec& spec) {
   const std::string what = "cannot launch swarm " + spec.swarm_id + " locally";
   CODESWARM_RETURN_IF_ERROR(ValidateSpec(spec).WithPrefix(what));
-  const std::string job_id = std::string(kJobIdPrefix) + spec.swarm_id;
+  const std::string job_id = std::string(kLocalJobIdPrefix) + spec.swarm_id;
   CODESWARM_RETURN_IF_ERROR(ReserveLaunch(job_id).WithPrefix(what));
   Result<std::shared_ptr<Job>> job = StartJob(spec, job_id);
   std::lock_guard lock(mu_);
@@ -187,11 +156,11 @@ Result<std::shared_ptr<LocalProvider::Job>> LocalProvider::StartJob(const Launch
   }
 
   LocalJobManifest manifest{
-      job_id, spec.swarm_id, boot_id_, FormatIso8601(SystemClock::Get().WallMillis()), {}};
+      job_id, spec.swarm_id, boot_id_, FormatIso8601(clock_.WallMillis()), {}};
   for (int node_id = 0; node_id < spec.node_count; ++node_id) {
     manifest.nodes.push_back({node_id, workers[node_id].identity()});
   }
-  const std::string path = (fs::path(spec.swarm_dir) / kManifestName).string();
+  const std::string path = (fs::path(spec.swarm_dir) / kLocalJobManifestName).string();
   Status written = WriteFileAtomically(path, SerializeLocalJobManifest(manifest));
   if (!written.ok()) {
     // Untracked workers would outlive a router restart unseen: better no job at all.
@@ -229,158 +198,14 @@ Result<WorkerProcess> LocalProvider::StartWorker(const LaunchSpec& spec, int nod
   return WorkerProcess::FromChild(std::move(*child));
 }
 
-// ---- Finding jobs ----------------------------------------------------------------------------
-
-std::string LocalProvider::SwarmDirOf(const std::string& job_id) const {
-  if (!StartsWith(job_id, kJobIdPrefix)) return "";
-  const std::string swarm_id = job_id.substr(kJobIdPrefix.size());
-  if (!IsSinglePathComponent(swarm_id)) return "";
-  return (fs::path(swarms_root_) / swarm_id).string();
-}
-
-Result<LocalProvider::Lookup> LocalProvider::FindJob(const std::string& job_id) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = jobs_.find(job_id);
-    if (it != jobs_.end()) return Lookup{it->second, std::nullopt};
-    if (launching_.contains(job_id)) {
-      JobState starting;
-      starting.phase = JobPhase::kPending;
-      starting.backend_state = "STARTING";
-      starting.reason = "the workers are being started";
-      return Lookup{nullptr, starting};
-    }
+void LocalProvider::KillAndReap(std::vector<WorkerProcess>& workers) const {
+  std::vector<UniqueFd> pidfds;
+  for (WorkerProcess& worker : workers) {
+    worker.SignalGroup(SIGKILL);
+    pidfds.push_back(worker.DupPidfd());
   }
-  Result<Lookup> found = LookUpOnDisk(job_id);
-  if (!found.ok() || !found->job) return found;
-  std::lock_guard lock(mu_);
-  // Another thread may have adopted the same job meanwhile: one Job per id, theirs wins.
-  auto [it, inserted] = jobs_.try_emplace(job_id, found->job);
-  return Lookup{it->second, std::nullopt};
-}
-
-Result<LocalProvider::Lookup> LocalProvider::LookUpOnDisk(const std::string& job_id) const {
-  const std::string swarm_dir = SwarmDirOf(job_id);
-  if (swarm_dir.empty()) return Lookup{nullptr, UnknownJobState()};
-  const fs::path manifest_path = fs::path(swarm_dir) / kManifestName;
-  Result<LocalJobManifest> manifest = ReadLocalJobManifest(manifest_path.string());
-  if (!manifest.ok()) {
-    if (!manifest.status().IsNotFound()) return manifest.status();
-    std::error_code ec;
-    if (fs::exists(fs::path(swarm_dir) / kEndedManifestName, ec)) {
-      return Lookup{nullptr, EndedState("EXITED", "terminated")};
-    }
-    return Lookup{nullptr, UnknownJobState()};
-  }
-  if (manifest->job_id != job_id) {
-    return Status::FailedPrecondition(manifest_path.string() + " belongs to job " +
-                                      manifest->job_id + ", not " + job_id);
-  }
-  if (manifest->boot_id != boot_id_) {
-    return Lookup{nullptr, EndedState("EXITED", kRebootedReason)};
-  }
-  auto job = std::make_shared<Job>();
-  job->job_id = job_id;
-  job->swarm_dir = swarm_dir;
-  for (const LocalJobManifest::Node& node : manifest->nodes) {
-    Result<WorkerProcess> process = WorkerProcess::Adopt(node.process);
-    if (process.ok()) {
-      job->nodes.push_back({node.node_id, std::move(*process)});
-    } else if (process.status().IsNotFound()) {
-      job->nodes.push_back({node.node_id, std::nullopt});
-    } else {
-      return process.status().WithPrefix("cannot track node " + std::to_string(node.node_id) +
-                                         " of job " + job_id);
-    }
-  }
-  return Lookup{std::move(job), std::nullopt};
-}
-
-// ---- State -----------------------------------------------------------------------------------
-
-JobState LocalProvider::DescribeLocked(Job& job) {
-  JobState state;
-  std::size_t running = 0;
-  std::string ended;
-  for (Node& node : job.nodes) {
-    NodeHealth health;
-    health.node_id = node.node_id;
-    std::optional<std::string> end =
-        node.process ? node.process->CheckEnded() : std::optional<std::string>("exited");
-    health.alive = !end.has_value();
-    if (end) {
-      health.detail = *end;
-      ended += (ended.empty() ? "node " : ", node ") + std::to_string(node.node_id) + " " + *end;
-    } else {
-      ++running;
-    }
-    state.nodes.push_back(std::move(health));
-  }
-  const std::size_t total = job.nodes.size();
-  if (running > 0) {
-    state.phase = JobPhase::kRunning;
-    state.backend_state = "RUNNING";
-    state.reason = std::to_string(running) + " of " + CountWorkers(total) + " running";
-    if (!ended.empty()) state.reason += "; ended: " + ended;
-  } else {
-    state.phase = JobPhase::kEnded;
-    state.backend_state = "EXITED";
-    state.reason =
-        (total == 1 ? "the worker exited: " : "all " + CountWorkers(total) + " exited: ") + ended;
-  }
-  return state;
-}
-
-Result<std::map<std::string, JobState>> LocalProvider::JobStates(
-    const std::vector<std::string>& job_ids) {
-  std::map<std::string, JobState> states;
-  for (const std::string& job_id : job_ids) {
-    if (states.contains(job_id)) continue;
-    Result<Lookup> found = FindJob(job_id);
-    if (!found.ok()) {
-      // Workers that cannot be tracked are never reported as running.
-      states[job_id] = EndedState("UNKNOWN", found.status().message());
-    } else if (found->job) {
-      std::lock_guard lock(mu_);
-      states[job_id] = DescribeLocked(*found->job);
-    } else {
-      states[job_id] = *found->settled;
-    }
-  }
-  return states;
-}
-
-Result<std::map<std::string, JobState>> LocalProvider::ListActiveJobs() {
-  std::set<std::string> job_ids;
-  std::error_code ec;
-  for (fs::directory_iterator it(swarms_root_, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code missing;
-    if (fs::exists(it->path() / kManifestName, missing)) {
-      job_ids.insert(std::string(kJobIdPrefix) + it->path().filename().string());
-    }
-  }
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    return Status::IoError("cannot list " + swarms_root_ + ": " + ec.message());
-  }
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [job_id, job] : jobs_) job_ids.insert(job_id);
-  }
-
-  std::map<std::string, JobState> active;
-  for (const std::string& job_id : job_ids) {
-    Result<Lookup> found = FindJob(job_id);
-    if (!found.ok()) {
-      // One unreadable manifest must not hide every other job from the router.
-      spdlog::warn("local provider: skipping job {}: {}", job_id, found.status().message());
-      continue;
-    }
-    if (!found->job) continue;
-    std::lock_guard lock(mu_);
-    JobState state = DescribeLocked(*found->job);
-    if (state.phase != JobPhase::kEnded) active[job_id] = std::move(state);
-  }
-  return active;
+  WaitForExits(pidfds, clock_.Now() + kKillTimeout, clock_);
+  for (WorkerProcess& worker : workers) worker.CheckEnded();
 }
 
 // ---- Terminate -------------------------------------------------------------------------------
@@ -421,13 +246,14 @@ Status LocalProvider::Terminate(const std::string& job_id) {
     std::lock_guard lock(mu_);
     pidfds = SignalLiveNodesLocked(*job, SIGTERM);
   }
-  const auto grace = FromSeconds(local_.terminate_grace_seconds);
-  if (!WaitForExits(pidfds, std::chrono::steady_clock::now() + grace)) {
+  // The grace period starts once the lock is released (tests observe that order on the clock).
+  const SteadyTime grace_ends = clock_.Now() + FromSeconds(local_.terminate_grace_seconds);
+  if (!WaitForExits(pidfds, grace_ends, clock_)) {
     {
       std::lock_guard lock(mu_);
       pidfds = SignalLiveNodesLocked(*job, SIGKILL);
     }
-    WaitForExits(pidfds, std::chrono::steady_clock::now() + kKillTimeout);
+    WaitForExits(pidfds, clock_.Now() + kKillTimeout, clock_);
   }
 
   {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "provider/cluster_provider.h"
 #include "provider/process_handle.h"
@@ -28,7 +29,10 @@ namespace codeswarm::provider {
 class LocalProvider final : public ClusterProvider {
  public:
   // Fails when this machine cannot track processes (no boot id: not Linux, or /proc missing).
-  static Result<std::unique_ptr<LocalProvider>> Create(const Config& config);
+  // Grace periods and timeouts are read on `clock` (borrowed: it must outlive the provider and
+  // advance on its own, since waits block in poll()).
+  static Result<std::unique_ptr<LocalProvider>> Create(const Config& config,
+                                                       const Clock& clock = SystemClock::Get());
 
   std::string_view name() const override { return "local"; }
 
@@ -77,11 +81,13 @@ class LocalProvider final : public ClusterProvider {
     std::optional<JobState> settled;
   };
 
-  LocalProvider(const Config& config, std::string boot_id);
+  LocalProvider(const Config& config, std::string boot_id, const Clock& clock);
 
   Status ValidateSpec(const LaunchSpec& spec) const;
   Status ReserveLaunch(const std::string& job_id);
   Result<std::shared_ptr<Job>> StartJob(const LaunchSpec& spec, const std::string& job_id);
+  // Kills workers that never became a job (a later node failed to start) and reaps them.
+  void KillAndReap(std::vector<WorkerProcess>& workers) const;
   Result<WorkerProcess> StartWorker(const LaunchSpec& spec, int node_id) const;
 
   // "" when `job_id` cannot be a local job id.
@@ -102,6 +108,7 @@ class LocalProvider final : public ClusterProvider {
   const LocalBackendConfig local_;
   const std::string swarms_root_;
   const std::string boot_id_;
+  const Clock& clock_;
 
   std::mutex mu_;
   // Guarded by mu_, as is everything inside each Job. Jobs are shared so that a Terminate

@@ -91,7 +91,7 @@ bool PidfdExited(int pidfd) {
   return ::poll(&p, 1, 0) > 0;
 }
 
-bool WaitForExits(const std::vector<UniqueFd>& pidfds, SteadyTime deadline) {
+bool WaitForExits(const std::vector<UniqueFd>& pidfds, SteadyTime deadline, const Clock& clock) {
   std::vector<pollfd> waiting;
   for (const UniqueFd& fd : pidfds) {
     if (fd.valid()) waiting.push_back({fd.get(), POLLIN, 0});
@@ -100,7 +100,7 @@ bool WaitForExits(const std::vector<UniqueFd>& pidfds, SteadyTime deadline) {
     std::erase_if(waiting, [](const pollfd& p) { return p.revents != 0; });
     if (waiting.empty()) return true;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+        deadline - clock.Now());
     if (left.count() <= 0) return false;
     // +1: poll() rounds down, and waking a hair early only to poll again for 0 ms is a spin.
     int rc = ::poll(waiting.data(), waiting.size(), static_cast<int>(left.count()) + 1);

@@ -54,9 +54,11 @@ Result<uint64_t> ReadProcessStartTime(pid_t pid);
 // Whether the process behind `pidfd` has exited (a pidfd becomes readable then).
 bool PidfdExited(int pidfd);
 
-// Waits until every process behind `pidfds` has exited or `deadline` passes, whichever comes
-// first; blocks in poll(), never in a sleep loop. Returns true when all have exited.
-bool WaitForExits(const std::vector<UniqueFd>& pidfds, SteadyTime deadline);
+// Waits until every process behind `pidfds` has exited or `deadline` (on `clock`, which must
+// advance on its own) passes, whichever comes first; blocks in poll(), never in a sleep loop.
+// Returns true when all have exited.
+bool WaitForExits(const std::vector<UniqueFd>& pidfds, SteadyTime deadline,
+                  const Clock& clock = SystemClock::Get());
 
 // One worker process, which leads its own process group. Either a child this process spawned
 // (reaped here, exit status known) or a process adopted from a manifest after a restart (not our

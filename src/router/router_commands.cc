@@ -3,8 +3,8 @@
 
 #include <boost/json.hpp>
 
-#include "common/agent_settings.h"
 #include "common/ids.h"
+#include "common/json_reader.h"
 #include "protocol/worker_protocol.h"
 #include "router/router_core.h"
 
@@ -38,9 +38,14 @@ void RouterCore::HandleLaunch(ClientId client, const protocol::Command& command)
   if (!launch.agent_json.empty()) {
     agent = MergeJsonObjects(agent, json::parse(launch.agent_json).as_object());
   }
-  Result<AgentSettings> settings = ParseAgentSettings(agent, "payload.agent");
-  if (!settings.ok()) {
-    Reject(client, command, RejectCode::kInvalidPayload, settings.status().message());
+  if (!options_.validate_agent) {
+    Reject(client, command, RejectCode::kLaunchFailed,
+           "this router cannot check agent settings (built without an agent validator)");
+    return;
+  }
+  Result<std::string> agent_kind = options_.validate_agent(agent, "payload.agent");
+  if (!agent_kind.ok()) {
+    Reject(client, command, RejectCode::kInvalidPayload, agent_kind.status().message());
     return;
   }
 
@@ -52,7 +57,7 @@ void RouterCore::HandleLaunch(ClientId client, const protocol::Command& command)
   swarm->secret = NewSecret();
   swarm->system_prompt = launch.system_prompt;
   swarm->agent_json = json::serialize(agent);
-  swarm->agent_kind = settings->kind;
+  swarm->agent_kind = std::move(*agent_kind);
   swarm->node_count = launch.nodes;
   swarm->status = SwarmStatus::kLaunching;
   swarm->created_ms = events_.WallMillis();

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/agent_settings_validator.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/client_protocol.h"
@@ -35,6 +36,9 @@ struct RouterOptions {
   std::string swarms_root;
   // The config's agent section (serialized object), merged under each launch's override.
   std::string default_agent_json = "{}";
+  // Checks each launch's merged agent settings and names their kind. Required: unset, every
+  // launch is rejected (main wires in the worker's ValidateAgentSettings).
+  AgentSettingsValidator validate_agent;
   double heartbeat_seconds = 5;
   double worker_timeout_seconds = 20;
   double worker_reconnect_seconds = 30;

@@ -1,13 +1,20 @@
 // Entry point of `codeswarm router`: the daemon.
 #pragma once
 
+#include "common/agent_settings_validator.h"
 #include "common/config.h"
+#include "provider/cluster_provider.h"
 
 namespace codeswarm::router {
 
 struct RouterRunOptions {
   // Log to <state_dir>/router.log instead of stderr (what the CLI's autostart uses).
   bool log_to_file = false;
+  // What the router cannot know itself, wired in by main. Both required.
+  // Builds the provider of config.cluster.backend.
+  provider::ProviderFactory make_provider;
+  // Checks the agent settings of each launch.
+  AgentSettingsValidator validate_agent;
 };
 
 // Runs the router until SIGTERM/SIGINT. Returns the process exit code; prints why it could not

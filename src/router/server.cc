@@ -102,7 +102,8 @@ Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const std:
 
 class Server {
  public:
-  explicit Server(const Config& config) : config_(config), hub_(io_) {}
+  Server(const Config& config, const RouterRunOptions& run_options)
+      : config_(config), run_options_(run_options), hub_(io_) {}
 
   Status Init() {
     auto client_ep = Resolve(io_, config_.router.host, config_.router.port);
@@ -115,7 +116,7 @@ class Server {
     auto store = OpenSqliteStore(config_.router.state_dir + "/router.db");
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
-    auto provider = provider::MakeProvider(config_);
+    auto provider = run_options_.make_provider(config_);
     if (!provider.ok()) return provider.status();
     provider_ = std::move(*provider);
 
@@ -126,6 +127,7 @@ class Server {
                              std::to_string(worker_acceptor_.local_endpoint().port());
     options.swarms_root = config_.SwarmsRoot();
     options.default_agent_json = config_.agent_json;
+    options.validate_agent = run_options_.validate_agent;
     options.heartbeat_seconds = config_.router.heartbeat_seconds;
     options.worker_timeout_seconds = config_.router.worker_timeout_seconds;
     options.worker_reconnect_seconds = config_.router.worker_reconnect_seconds;
@@ -258,6 +260,7 @@ class Server {
   }
 
   const Config& config_;
+  const RouterRunOptions& run_options_;
   asio::io_context io_;
   asio::thread_pool pool_{kProviderThreads};
   tcp::acceptor client_acceptor_{io_};
@@ -292,7 +295,11 @@ int RunRouter(const Config& config, const RouterRunOptions& options) {
   }
   ::signal(SIGPIPE, SIG_IGN);
   spdlog::info("using configuration from {}", config.source);
-  Server server(config);
+  if (!options.make_provider || !options.validate_agent) {
+    spdlog::error("cannot start: this build wires no provider factory or agent validator");
+    return 1;
+  }
+  Server server(config, options);
   if (Status s = server.Init(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());
     if (options.log_to_file) std::fprintf(stderr, "codeswarm router: %s\n", s.message().c_str());

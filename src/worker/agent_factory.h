@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "common/status.h"
 #include "worker/agent.h"
 

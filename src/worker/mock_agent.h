@@ -11,7 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "worker/agent.h"
 
 namespace codeswarm::worker {

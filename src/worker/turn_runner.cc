@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "worker/agent_factory.h"
 
 namespace codeswarm::worker {

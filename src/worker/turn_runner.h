@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "worker/agent.h"
 #include "worker/turns.h"
 

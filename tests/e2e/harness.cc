@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/agent_settings.h"
+#include "common/json_reader.h"
 
 namespace codeswarm::e2e {
 namespace json = boost::json;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/run_command.h"
 #include "common/subprocess.h"
 #include "support/temp_dir.h"
 

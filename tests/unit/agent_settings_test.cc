@@ -3,7 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm {
 namespace {

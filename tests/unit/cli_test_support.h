@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -91,6 +92,9 @@ class FakeRouter {
     if (::poll(&listening, 1, 5000) != 1) return;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;
+    // A client that never finishes its line must not hang the test: reads give up after 5 s.
+    timeval read_limit{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_limit, sizeof read_limit);
     std::string command;
     char c;
     while (::recv(fd, &c, 1, 0) == 1 && c != '\n') command.push_back(c);

@@ -2,11 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
+#include "worker/agent_settings.h"
+
 namespace codeswarm {
 namespace {
 
+// The loader as main wires it: the worker's agent validator checks the agent section.
+Result<Config> Parse(std::string_view text, const std::string& source,
+                     const std::string& base_dir) {
+  return ParseConfig(text, source, base_dir, ValidateAgentSettings);
+}
+
 TEST(ConfigTest, DefaultsUseTheLocalBackend) {
-  auto config = ParseConfig("{}", "test", "/base");
+  auto config = Parse("{}", "test", "/base");
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->cluster.backend, "local");
   EXPECT_EQ(config->router.port, 8765);
@@ -15,7 +25,7 @@ TEST(ConfigTest, DefaultsUseTheLocalBackend) {
 }
 
 TEST(ConfigTest, RelativePathsAreRelativeToTheConfigFile) {
-  auto config = ParseConfig(R"({"router":{"state_dir":"state"},"cluster":{"workspace_root":"../ws"}})",
+  auto config = Parse(R"({"router":{"state_dir":"state"},"cluster":{"workspace_root":"../ws"}})",
                             "test", "/etc/codeswarm");
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->router.state_dir, "/etc/codeswarm/state");
@@ -24,7 +34,7 @@ TEST(ConfigTest, RelativePathsAreRelativeToTheConfigFile) {
 }
 
 TEST(ConfigTest, ReportsEveryBadKeyWithItsPath) {
-  auto config = ParseConfig(
+  auto config = Parse(
       R"({"router":{"port":"8765","max_nodes":0,"colour":"red"},
           "cluster":{"backend":"k8s","local":{"worker_command":[]}},
           "agent":{"kind":"mock","mock":{"chunks":-1}},
@@ -43,7 +53,7 @@ TEST(ConfigTest, ReportsEveryBadKeyWithItsPath) {
 }
 
 TEST(ConfigTest, SlurmSectionIsReadWithItsDefaults) {
-  auto defaults = ParseConfig(R"({"cluster":{"backend":"slurm"}})", "c", "/");
+  auto defaults = Parse(R"({"cluster":{"backend":"slurm"}})", "c", "/");
   ASSERT_TRUE(defaults.ok()) << defaults.status().message();
   const SlurmBackendConfig& d = defaults->cluster.slurm;
   EXPECT_EQ(d.agents_per_node, 1);
@@ -52,7 +62,7 @@ TEST(ConfigTest, SlurmSectionIsReadWithItsDefaults) {
   EXPECT_EQ(d.poll_interval_seconds, 10);
   EXPECT_FALSE(d.login_alias.has_value());
 
-  auto config = ParseConfig(R"({"cluster":{"backend":"slurm","slurm":{
+  auto config = Parse(R"({"cluster":{"backend":"slurm","slurm":{
       "partition":"gpu","time_limit":"1-12:00","account":"a","qos":"q","agents_per_node":4,
       "extra_directives":["--gres=gpu:1","#SBATCH --exclusive"],"setup":["module load x"],
       "worker_command":"/opt/codeswarm","job_name_prefix":"cs.","poll_interval_seconds":2,
@@ -71,17 +81,17 @@ TEST(ConfigTest, SlurmSectionIsReadWithItsDefaults) {
 }
 
 TEST(ConfigTest, SlurmLoginAliasOverridesTheSshOneEvenWhenEmpty) {
-  auto ssh_only = ParseConfig(R"({"ssh":{"login_alias":"login1"}})", "c", "/");
+  auto ssh_only = Parse(R"({"ssh":{"login_alias":"login1"}})", "c", "/");
   ASSERT_TRUE(ssh_only.ok());
   EXPECT_EQ(ssh_only->SlurmLoginAlias(), "login1");
-  auto local = ParseConfig(R"({"ssh":{"login_alias":"login1"},
+  auto local = Parse(R"({"ssh":{"login_alias":"login1"},
                                "cluster":{"slurm":{"login_alias":""}}})", "c", "/");
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(local->SlurmLoginAlias(), "");
 }
 
 TEST(ConfigTest, SlurmValuesThatCouldEscapeTheirLineAreErrors) {
-  auto config = ParseConfig(R"json({"cluster":{"slurm":{
+  auto config = Parse(R"json({"cluster":{"slurm":{
       "partition":"debug\ntouch /tmp/pwned","time_limit":"an hour","agents_per_node":0,
       "extra_directives":["--comment=ok","echo hi"],"setup":["a\nb"],
       "job_name_prefix":"cs $(x)","drain_seconds":-1,"login_alias":"-oProxyCommand=x"}},
@@ -104,13 +114,13 @@ TEST(ConfigTest, SlurmValuesThatCouldEscapeTheirLineAreErrors) {
 }
 
 TEST(ConfigTest, NotJsonNamesTheFile) {
-  auto config = ParseConfig("{oops", "my.json", "/");
+  auto config = Parse("{oops", "my.json", "/");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message().rfind("my.json: not valid JSON", 0), 0u);
 }
 
 TEST(ConfigTest, HeartbeatMustBeShorterThanTimeout) {
-  auto config = ParseConfig(R"({"router":{"heartbeat_seconds":30,"worker_timeout_seconds":10}})",
+  auto config = Parse(R"({"router":{"heartbeat_seconds":30,"worker_timeout_seconds":10}})",
                             "c", "/");
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.status().message().find("worker_timeout_seconds: must be longer"),
@@ -118,9 +128,33 @@ TEST(ConfigTest, HeartbeatMustBeShorterThanTimeout) {
 }
 
 TEST(ConfigTest, MissingExplicitFileIsAnError) {
-  auto config = LoadConfig(std::string("/nonexistent/codeswarm.json"));
+  auto config = LoadConfig(std::string("/nonexistent/codeswarm.json"), ValidateAgentSettings);
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.status().message().find("/nonexistent/codeswarm.json"), std::string::npos);
+}
+
+TEST(ConfigTest, AgentSectionIsCheckedOnlyByTheGivenValidator) {
+  std::vector<std::string> paths;
+  AgentSettingsValidator validator = [&paths](const boost::json::object& agent,
+                                              const std::string& path) -> Result<std::string> {
+    paths.push_back(path);
+    if (agent.contains("kind")) return Status::InvalidArgument(path + ".kind: not today");
+    return std::string("any");
+  };
+  auto accepted = ParseConfig(R"({"agent":{"anything":{"goes":1}}})", "c", "/", validator);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().message();
+  EXPECT_EQ(accepted->agent_json, R"({"anything":{"goes":1}})");
+
+  auto rejected = ParseConfig(R"({"agent":{"kind":"mock"}})", "c", "/", validator);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.status().message(), "c: agent.kind: not today");
+  EXPECT_EQ(paths, (std::vector<std::string>{"agent", "agent"}));
+}
+
+TEST(ConfigTest, AgentSectionMustBeAnObject) {
+  auto config = Parse(R"({"agent":"mock"})", "c", "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "c: agent: expected an object, got string \"mock\"");
 }
 
 }  // namespace

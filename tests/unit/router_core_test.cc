@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "router/store.h"
+#include "worker/agent_settings.h"
 #include "unit/router_fakes.h"
 
 namespace codeswarm::router {
@@ -35,6 +36,7 @@ class RouterCoreTest : public ::testing::Test {
     options.worker_address = "127.0.0.1:9";
     options.swarms_root = "/tmp/swarms";
     options.worker_reconnect_seconds = 30;
+    options.validate_agent = ValidateAgentSettings;
     core_ = std::make_unique<RouterCore>(options, executor_, clients_, *store_, provider_, clock_);
     ASSERT_TRUE(core_->Start().ok());
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "provider/provider_factory.h"
 #include "unit/slurm_fakes.h"
 
 namespace codeswarm::provider {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/run_command.h"
 #include "common/subprocess.h"
 #include "support/temp_dir.h"
 

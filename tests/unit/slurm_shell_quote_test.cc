@@ -2,6 +2,7 @@
 // shell quoter is checked against a real /bin/sh and bash: whatever goes in comes back out.
 #include <gtest/gtest.h>
 
+#include "common/run_command.h"
 #include "common/subprocess.h"
 #include "provider/shell_quote.h"
 

@@ -1,3 +1,4 @@
+#include "common/run_command.h"
 #include "common/subprocess.h"
 #include "support/temp_dir.h"
 

@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "worker/agent.h"
 #include "worker/agent_process.h"
 

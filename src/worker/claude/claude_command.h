@@ -16,7 +16,7 @@
 
 #include <string>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "common/subprocess.h"
 #include "worker/agent.h"
 

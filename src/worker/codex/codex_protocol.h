@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "common/subprocess.h"
 #include "worker/agent.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "common/status.h"
 #include "worker/agent.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 #include "worker/agent.h"
 #include "worker/openai/chat_protocol.h"
 #include "worker/openai/http_stream.h"

@@ -1,4 +1,4 @@
-#include "common/agent_settings.h"
+#include "worker/agent_settings.h"
 
 #include <boost/json.hpp>
 
@@ -95,17 +95,10 @@ Result<AgentSettings> ParseAgentSettings(const json::object& object, const std::
   return settings;
 }
 
-json::object MergeJsonObjects(const json::object& base, const json::object& override_with) {
-  json::object merged = base;
-  for (const auto& entry : override_with) {
-    json::value* existing = merged.if_contains(entry.key());
-    if (existing != nullptr && existing->is_object() && entry.value().is_object()) {
-      *existing = MergeJsonObjects(existing->get_object(), entry.value().get_object());
-    } else {
-      merged[entry.key()] = entry.value();
-    }
-  }
-  return merged;
+Result<std::string> ValidateAgentSettings(const json::object& object, const std::string& path) {
+  Result<AgentSettings> settings = ParseAgentSettings(object, path);
+  if (!settings.ok()) return settings.status();
+  return settings->kind;
 }
 
 }  // namespace codeswarm

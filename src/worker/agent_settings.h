@@ -1,6 +1,8 @@
 // Settings of the agent a swarm runs: `agent.kind` selects the adapter, and each kind has its
 // own sub-object. They come from the config's `agent` section, optionally overridden per swarm by
-// the `agent` object of swarm_launch, and reach each worker in its welcome message.
+// the `agent` object of swarm_launch, and reach each worker in its welcome message. Only the
+// worker side knows them: the config loader and the router carry the section as opaque JSON and
+// check it through the AgentSettingsValidator that main builds from ValidateAgentSettings.
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -88,8 +90,8 @@ const std::vector<std::string_view>& AgentKinds();
 Result<AgentSettings> ParseAgentSettings(const boost::json::object& object,
                                          const std::string& path);
 
-// Returns `base` with `override` merged in: objects merge key by key, anything else replaces.
-boost::json::object MergeJsonObjects(const boost::json::object& base,
-                                     const boost::json::object& override_with);
+// ParseAgentSettings in the shape of an AgentSettingsValidator: the agent kind, or the errors.
+Result<std::string> ValidateAgentSettings(const boost::json::object& object,
+                                          const std::string& path);
 
 }  // namespace codeswarm

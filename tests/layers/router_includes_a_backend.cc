@@ -1,0 +1,2 @@
+// Must not compile: the router sees the provider interface, never a backend.
+#include "provider/slurm_provider.h"
