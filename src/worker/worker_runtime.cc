@@ -29,13 +29,13 @@
 #include <set>
 #include <thread>
 
-#include "worker/agent_settings.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/subprocess.h"
 #include "protocol/line_framer.h"
 #include "protocol/worker_protocol.h"
+#include "worker/agent_settings.h"
 #include "worker/outbox.h"
 #include "worker/turn_runner.h"
 #include "worker/worker_identity.h"
