@@ -107,7 +107,7 @@ struct Config {
 
 // Parses a configuration document. Relative paths are taken relative to `base_dir`. Reports every
 // unknown key and wrong type with its path, all at once; the `agent` section's through
-// `validate_agent` (REQUIRES: set).
+// `validate_agent` (unset: an `agent` section is an error, since nothing can check it).
 Result<Config> ParseConfig(std::string_view text, const std::string& source,
                            const std::string& base_dir,
                            const AgentSettingsValidator& validate_agent);

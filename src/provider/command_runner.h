@@ -10,8 +10,8 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/status.h"
 #include "common/run_command.h"
+#include "common/status.h"
 #include "common/subprocess.h"
 
 namespace codeswarm::provider {

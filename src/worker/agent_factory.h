@@ -3,9 +3,9 @@
 
 #include <memory>
 
-#include "worker/agent_settings.h"
 #include "common/status.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::worker {
 

@@ -11,8 +11,8 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "worker/agent_settings.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::worker {
 

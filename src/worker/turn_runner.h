@@ -12,8 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "worker/agent_settings.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 #include "worker/turns.h"
 
 namespace codeswarm::worker {

@@ -151,6 +151,13 @@ TEST(ConfigTest, AgentSectionIsCheckedOnlyByTheGivenValidator) {
   EXPECT_EQ(paths, (std::vector<std::string>{"agent", "agent"}));
 }
 
+TEST(ConfigTest, AgentSectionWithoutAValidatorIsAnErrorNotSilentlyAccepted) {
+  auto config = ParseConfig(R"({"agent":{"kind":"mock"}})", "c", "/", AgentSettingsValidator());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "c: agent: this build cannot check agent settings");
+  EXPECT_TRUE(ParseConfig("{}", "c", "/", AgentSettingsValidator()).ok());
+}
+
 TEST(ConfigTest, AgentSectionMustBeAnObject) {
   auto config = Parse(R"({"agent":"mock"})", "c", "/");
   ASSERT_FALSE(config.ok());

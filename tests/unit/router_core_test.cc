@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "router/store.h"
-#include "worker/agent_settings.h"
 #include "unit/router_fakes.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::router {
 namespace {

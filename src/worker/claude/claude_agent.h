@@ -17,9 +17,9 @@
 #include <memory>
 #include <string>
 
-#include "worker/agent_settings.h"
 #include "worker/agent.h"
 #include "worker/agent_process.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::worker::claude {
 

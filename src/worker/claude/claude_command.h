@@ -16,9 +16,9 @@
 
 #include <string>
 
-#include "worker/agent_settings.h"
 #include "common/subprocess.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::worker::claude {
 

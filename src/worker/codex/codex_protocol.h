@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "worker/agent_settings.h"
 #include "common/subprocess.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::worker::codex {
 

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "worker/agent_settings.h"
 #include "common/status.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 
 namespace codeswarm::worker::openai {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "worker/agent_settings.h"
 #include "worker/agent.h"
+#include "worker/agent_settings.h"
 #include "worker/openai/chat_protocol.h"
 #include "worker/openai/http_stream.h"
 #include "worker/openai/retry_policy.h"
