@@ -133,7 +133,7 @@ void RouterCore::FinishLaunch(const std::string& swarm_id, const std::string& re
     connected["pid"] = node.pid;
     events_.Broadcast("node_connected", connected);
   }
-  if (swarm->terminate_requested) {
+  if (swarm->termination == TerminationState::kRequestedWhileLaunching) {
     StartTermination(*swarm);
   } else if (launched->second.phase == provider::JobPhase::kEnded) {
     ApplyJobState(*swarm, launched->second);
@@ -289,7 +289,7 @@ void RouterCore::HandleTerminate(ClientId client, const protocol::Command& comma
   }
   swarm->terminate_waiters.push_back({client, command.request_id});
   if (swarm->status == SwarmStatus::kLaunching) {
-    swarm->terminate_requested = true;  // FinishLaunch takes it from here
+    swarm->termination = TerminationState::kRequestedWhileLaunching;  // FinishLaunch goes on
   } else if (swarm->status != SwarmStatus::kTerminating) {
     StartTermination(*swarm);
   }

@@ -169,9 +169,10 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
   events_.Broadcast("node_disconnected", data);
 
   if (swarm.status == SwarmStatus::kTerminating) {
-    if (!swarm.terminate_job_started && swarm.AllConnectedDrained()) {
+    if (swarm.termination == TerminationState::kDraining && swarm.AllConnectedDrained()) {
       TerminateJob(swarm);
-    } else if (swarm.terminate_backend_done && swarm.ConnectedCount() == 0) {
+    } else if (swarm.termination == TerminationState::kJobStopped &&
+               swarm.ConnectedCount() == 0) {
       CompleteTermination(swarm);
     }
     return;
@@ -200,6 +201,7 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
 
 void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
                                   const std::string& reason) {
+  swarm.termination = TerminationState::kDraining;
   swarm.terminate_status = final_status;
   swarm.terminate_reason = reason;
   SetStatus(swarm, SwarmStatus::kTerminating);
@@ -229,8 +231,11 @@ void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
 
 void RouterCore::TerminateJob(Swarm& swarm) {
   CancelTimer(swarm.terminate_timer);
-  if (swarm.terminate_job_started) return;
-  swarm.terminate_job_started = true;
+  if (swarm.termination == TerminationState::kStoppingJob ||
+      swarm.termination == TerminationState::kJobStopped) {
+    return;
+  }
+  swarm.termination = TerminationState::kStoppingJob;
   executor_.RunBlockingValue<Status>(
       [&provider = provider_, job_id = swarm.job_id] { return provider.Terminate(job_id); },
       [this, alive = alive_, swarm_id = swarm.swarm_id](Status s) {
@@ -244,7 +249,7 @@ void RouterCore::FinishTermination(const std::string& swarm_id, Status terminate
   if (!terminated.ok()) {
     std::string reason = "terminate failed: " + terminated.message();
     spdlog::error("swarm {}: {}", swarm_id, reason);
-    swarm->terminate_job_started = false;
+    swarm->termination = TerminationState::kNone;
     swarm->status = SwarmStatus::kRunning;  // the next poll corrects this if it is wrong
     swarm->reason = reason;
     Persist(*swarm);
@@ -256,7 +261,7 @@ void RouterCore::FinishTermination(const std::string& swarm_id, Status terminate
     swarm->terminate_waiters.clear();
     return;
   }
-  swarm->terminate_backend_done = true;
+  swarm->termination = TerminationState::kJobStopped;
   if (swarm->ConnectedCount() == 0) {
     CompleteTermination(*swarm);
     return;
