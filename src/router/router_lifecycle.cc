@@ -95,6 +95,36 @@ void RouterCore::ApplyJobState(Swarm& swarm, const provider::JobState& state) {
   EmitSwarmUpdate(swarm);
 }
 
+void RouterCore::AbandonLaunch(Swarm& swarm, const std::string& request_id, ClientId client,
+                               const std::string& reason) {
+  const std::string swarm_id = swarm.swarm_id;
+  spdlog::warn("launch of swarm {} failed: {}", swarm_id, reason);
+  for (Node& node : swarm.nodes) {
+    LoseNode(swarm, node, NodeConn::kExited, "launch failed: " + reason, "failed");
+  }
+  for (const Swarm::TerminateWaiter& w : swarm.terminate_waiters) {
+    events_.Broadcast("swarm_terminated", json::object{{"request_id", w.request_id},
+                                                       {"swarm_id", swarm_id},
+                                                       {"job_id", ""}});
+  }
+  swarms_.erase(swarm_id);
+  Reject(client, protocol::Rejection{request_id, "swarm_launch",
+                                     protocol::RejectCode::kLaunchFailed, reason});
+}
+
+void RouterCore::CancelOrphanJob(const std::string& job_id) {
+  executor_.RunBlockingValue<Status>(
+      [&provider = provider_, job_id] { return provider.Terminate(job_id); },
+      [backend = std::string(provider_.name()), job_id](Status s) {
+        if (s.ok()) {
+          spdlog::info("{} job {} cancelled", backend, job_id);
+        } else {
+          spdlog::error("cannot cancel {} job {}: {}; cancel it with the backend's own tools",
+                        backend, job_id, s.message());
+        }
+      });
+}
+
 void RouterCore::SetStatus(Swarm& swarm, SwarmStatus status) {
   if (swarm.status == status) return;
   swarm.status = status;

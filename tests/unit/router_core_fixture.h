@@ -1,5 +1,5 @@
 // The RouterCore test fixture: a core wired to fakes (hand-driven executor and clock, recording
-// client channel, scripted provider, in-memory store) and helpers that speak both protocols.
+// client channel, scripted provider, an in-memory store behind a FailingStore) and helpers that speak both protocols.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include "router/router_core.h"
 #include "router/store.h"
 #include "unit/router_fakes.h"
+#include "unit/router_store_fakes.h"
 
 namespace codeswarm::router::testing {
 
@@ -27,7 +28,7 @@ inline std::string Command(const std::string& name, const std::string& payload,
 
 class RouterCoreTest : public ::testing::Test {
  protected:
-  RouterCoreTest() : store_(NewMemoryStore()) { MakeCore(); }
+  RouterCoreTest() { MakeCore(); }
 
   void MakeCore() {
     RouterOptions options;
@@ -36,7 +37,7 @@ class RouterCoreTest : public ::testing::Test {
     options.worker_address = "127.0.0.1:9";
     options.swarms_root = "/tmp/swarms";
     options.worker_reconnect_seconds = 30;
-    core_ = std::make_unique<RouterCore>(options, executor_, clients_, *store_, provider_, clock_);
+    core_ = std::make_unique<RouterCore>(options, executor_, clients_, store_, provider_, clock_);
     ASSERT_TRUE(core_->Start().ok());
   }
 
@@ -113,7 +114,9 @@ class RouterCoreTest : public ::testing::Test {
 
   json::object Rejection() { return clients_.Last("command_rejected").at("data").as_object(); }
 
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> memory_store_ = NewMemoryStore();
+  // Forwards to memory_store_ unless a test makes it fail.
+  FailingStore store_{*memory_store_};
   ManualExecutor executor_;
   RecordingClients clients_;
   FakeProvider provider_;
