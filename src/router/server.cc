@@ -18,7 +18,6 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <map>
 
 #include "common/logging.h"
 #include "router/asio_executor.h"
@@ -101,7 +100,8 @@ Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const std:
 
 class Server {
  public:
-  explicit Server(const Config& config) : config_(config), hub_(io_) {}
+  // Borrows both; they must outlive the server.
+  Server(const Config& config, const Clock& clock) : config_(config), clock_(clock), hub_(io_) {}
 
   Status Init() {
     auto client_ep = Resolve(io_, config_.router.host, config_.router.port);
@@ -131,8 +131,7 @@ class Server {
     options.worker_orphan_seconds = config_.router.worker_orphan_seconds;
     options.worker_log_level = config_.router.log_level;
     executor_ = std::make_unique<AsioExecutor>(io_, pool_);
-    core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_,
-                                         SystemClock::Get());
+    core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_, clock_);
     CODESWARM_RETURN_IF_ERROR(core_->Start());
     spdlog::info("codeswarm router {} listening for clients on {}:{} and workers on {}:{} "
                  "(workers dial {}); backend {}; state in {}",
@@ -180,7 +179,7 @@ class Server {
       if (!ec) {
         if (std::optional<std::string> refusal = RefusalFor(socket)) {
           spdlog::warn("{}", *refusal);
-          std::string line = ClosingLine(*refusal);
+          std::string line = ClosingLine(clock_, *refusal);
           boost::system::error_code ignored;
           asio::write(socket, asio::buffer(line), ignored);  // small: fits the socket buffer
           socket.close(ignored);
@@ -195,9 +194,10 @@ class Server {
         ClientLimits limits;
         limits.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
         limits.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
+        limits.write_timeout_seconds = config_.router.client_write_timeout_seconds;
         limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
         auto session = std::make_shared<ClientSession>(std::move(socket), next_client_id_++,
-                                                       *core_, hub_, limits);
+                                                       *core_, hub_, limits, clock_);
         hub_.Add(session);
         session->Start();
       } else {
@@ -218,9 +218,9 @@ class Server {
         WorkerLimits limits;
         limits.heartbeat_seconds = config_.router.heartbeat_seconds;
         limits.timeout_seconds = config_.router.worker_timeout_seconds;
-        ConnId id = next_conn_id_++;
-        auto session = std::make_shared<WorkerSession>(std::move(socket), id, *core_, limits);
-        workers_[id] = session;
+        limits.write_timeout_seconds = config_.router.worker_write_timeout_seconds;
+        auto session = std::make_shared<WorkerSession>(std::move(socket), next_conn_id_++,
+                                                       *core_, workers_, limits, clock_);
         session->Start();
       } else {
         spdlog::warn("accepting a worker failed: {}", ec.message());
@@ -237,15 +237,14 @@ class Server {
     worker_acceptor_.close(ignored);
     core_->Shutdown();
     hub_.CloseAll("the router is shutting down");
-    for (auto& [id, weak] : workers_) {
-      if (auto session = weak.lock()) session->Abort();
-    }
+    workers_.AbortAll();
     // Give clients a moment to take their last line, then stop whatever is left.
     stop_timer_.expires_after(std::chrono::milliseconds(500));
     stop_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
   }
 
   const Config& config_;
+  const Clock& clock_;
   asio::io_context io_;
   asio::thread_pool pool_{kProviderThreads};
   tcp::acceptor client_acceptor_{io_};
@@ -257,7 +256,7 @@ class Server {
   std::unique_ptr<provider::ClusterProvider> provider_;
   std::unique_ptr<AsioExecutor> executor_;
   std::unique_ptr<RouterCore> core_;
-  std::map<ConnId, std::weak_ptr<WorkerSession>> workers_;
+  WorkerSessions workers_;
   ClientId next_client_id_ = 1;
   ConnId next_conn_id_ = 1;
   bool stopping_ = false;
@@ -279,7 +278,7 @@ int RunRouter(const Config& config, const RouterRunOptions& options) {
   }
   ::signal(SIGPIPE, SIG_IGN);
   spdlog::info("using configuration from {}", config.source);
-  Server server(config);
+  Server server(config, SystemClock::Get());
   if (Status s = server.Init(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());
     if (options.log_to_file) std::fprintf(stderr, "codeswarm router: %s\n", s.message().c_str());
