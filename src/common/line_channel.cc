@@ -154,10 +154,10 @@ void LineChannel<Stream>::WriteMore() {
   // bounded by the queue, one that stopped is cut off by the clock.
   write_began_ = clock_.Now();
   if (!write_timer_armed_) ArmWriteTimer(options_.write_timeout);
-  stream_.async_write_some(buffers, [this, owner = owner_.lock()](
-                                        const boost::system::error_code& ec, std::size_t n) {
-    OnWritten(ec, n);
-  });
+  stream_.async_write_some(
+      buffers, [this, owner = owner_.lock()](const boost::system::error_code& ec, std::size_t n) {
+        OnWritten(ec, n);
+      });
 }
 
 template <typename Stream>

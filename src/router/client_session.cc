@@ -26,15 +26,6 @@ std::string ClosingLine(const Clock& clock, const std::string& reason) {
 
 namespace {
 
-LineChannelOptions ChannelOptions(const ClientLimits& limits) {
-  LineChannelOptions options;
-  options.max_line_bytes = limits.max_line_bytes;
-  options.queue_bytes = limits.queue_bytes;
-  options.write_timeout = FromSeconds(limits.write_timeout_seconds);
-  options.peer_name = "client";
-  return options;
-}
-
 // What a cut-off client is told; it may reconnect and catch up.
 constexpr const char kCatchUp[] =
     ", so it is disconnected and the events after the last one it read are not sent to it "
@@ -49,7 +40,7 @@ ClientSession::ClientSession(tcp::socket socket, ClientId id, RouterCore& core, 
       hub_(hub),
       limits_(limits),
       clock_(clock),
-      channel_(std::move(socket), ChannelOptions(limits), *this, clock) {}
+      channel_(std::move(socket), limits.channel, *this, clock) {}
 
 ClientSession::~ClientSession() = default;
 
@@ -70,17 +61,17 @@ void ClientSession::CloseWithReason(const std::string& reason) {
 
 void ClientSession::OnLine(std::string_view line) { core_.OnClientLine(id_, line); }
 
-void ClientSession::OnLineTooLong() { core_.OnClientLineTooLong(id_, limits_.max_line_bytes); }
+void ClientSession::OnLineTooLong() { core_.OnClientLineTooLong(id_, limits_.channel.max_line_bytes); }
 
 void ClientSession::OnPeerTooSlow(SlowPeer why) {
   if (why == SlowPeer::kQueueFull) {
     spdlog::warn("client {} is not reading: {} bytes queued; disconnecting it", id_,
                  channel_.queued_bytes());
-    CloseWithReason("client too slow: more than " + std::to_string(limits_.queue_bytes) +
+    CloseWithReason("client too slow: more than " + std::to_string(limits_.channel.queue_bytes) +
                     " bytes of events were waiting for it" + kCatchUp);
   } else {
     char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g", limits_.write_timeout_seconds);
+    std::snprintf(seconds, sizeof seconds, "%g", ToSeconds(limits_.channel.write_timeout));
     spdlog::warn("client {} took nothing for {} s: {} bytes queued; disconnecting it", id_,
                  seconds, channel_.queued_bytes());
     CloseWithReason("client too slow: it took none of the events waiting for it for " +

@@ -23,10 +23,11 @@ class RouterCore;
 class ClientHub;
 
 struct ClientLimits {
-  std::size_t max_line_bytes = 1 << 20;
-  std::size_t queue_bytes = 8 << 20;
-  // A client that takes none of the events waiting for it for this long is cut off.
-  double write_timeout_seconds = 30;
+  // The connection's line size limit, queue bound and write time limit.
+  LineChannelOptions channel{.max_line_bytes = 1 << 20,
+                             .queue_bytes = 8 << 20,
+                             .write_timeout = std::chrono::seconds(30),
+                             .peer_name = "client"};
   double slow_client_grace_seconds = 5;
 };
 
@@ -37,8 +38,8 @@ class ClientSession : public LineChannelHandler,
                       public std::enable_shared_from_this<ClientSession> {
  public:
   // Borrows `core`, `hub` and `clock`; they must outlive the session.
-  ClientSession(boost::asio::ip::tcp::socket socket, ClientId id, RouterCore& core,
-                ClientHub& hub, const ClientLimits& limits, const Clock& clock);
+  ClientSession(boost::asio::ip::tcp::socket socket, ClientId id, RouterCore& core, ClientHub& hub,
+                const ClientLimits& limits, const Clock& clock);
   ~ClientSession() override;
   void Start();
   // Queues bytes (complete lines). A client that lets them pile up past the queue bound, or

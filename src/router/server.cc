@@ -192,9 +192,9 @@ class Server {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         ClientLimits limits;
-        limits.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
-        limits.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
-        limits.write_timeout_seconds = config_.router.client_write_timeout_seconds;
+        limits.channel.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
+        limits.channel.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
+        limits.channel.write_timeout = FromSeconds(config_.router.client_write_timeout_seconds);
         limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
         auto session = std::make_shared<ClientSession>(std::move(socket), next_client_id_++,
                                                        *core_, hub_, limits, clock_);
@@ -218,7 +218,7 @@ class Server {
         WorkerLimits limits;
         limits.heartbeat_seconds = config_.router.heartbeat_seconds;
         limits.timeout_seconds = config_.router.worker_timeout_seconds;
-        limits.write_timeout_seconds = config_.router.worker_write_timeout_seconds;
+        limits.channel.write_timeout = FromSeconds(config_.router.worker_write_timeout_seconds);
         auto session = std::make_shared<WorkerSession>(std::move(socket), next_conn_id_++,
                                                        *core_, workers_, limits, clock_);
         session->Start();

@@ -14,15 +14,6 @@ namespace {
 
 constexpr const char kPing[] = "ping {}\n";
 
-LineChannelOptions ChannelOptions(const WorkerLimits& limits) {
-  LineChannelOptions options;
-  options.max_line_bytes = limits.max_line_bytes;
-  options.queue_bytes = limits.queue_bytes;
-  options.write_timeout = FromSeconds(limits.write_timeout_seconds);
-  options.peer_name = "worker";
-  return options;
-}
-
 std::string Seconds(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", seconds);
@@ -39,7 +30,7 @@ WorkerSession::WorkerSession(tcp::socket socket, ConnId id, RouterCore& core,
       sessions_(sessions),
       limits_(limits),
       clock_(clock),
-      channel_(std::move(socket), ChannelOptions(limits), *this, clock),
+      channel_(std::move(socket), limits.channel, *this, clock),
       started_(clock.Now()),
       last_heard_(started_),
       tick_timer_(channel_.stream().get_executor()) {}
@@ -68,7 +59,7 @@ void WorkerSession::OnLine(std::string_view line) {
 }
 
 void WorkerSession::OnLineTooLong() {
-  channel_.Abort("line longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
+  channel_.Abort("line longer than " + std::to_string(limits_.channel.max_line_bytes) + " bytes");
 }
 
 void WorkerSession::OnReadBatchEnd() {
@@ -82,10 +73,9 @@ void WorkerSession::OnReadBatchEnd() {
 }
 
 void WorkerSession::OnPeerTooSlow(SlowPeer why) {
-  channel_.Abort(why == SlowPeer::kQueueFull
-                     ? "worker is not reading (send queue full)"
-                     : "worker took none of the bytes waiting for it for " +
-                           Seconds(limits_.write_timeout_seconds) + " s");
+  channel_.Abort(why == SlowPeer::kQueueFull ? "worker is not reading (send queue full)"
+                                             : "worker took none of the bytes waiting for it for " +
+                                                   Seconds(ToSeconds(limits_.channel.write_timeout)) + " s");
 }
 
 void WorkerSession::OnClosed(const std::string& reason) {

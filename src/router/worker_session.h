@@ -20,11 +20,12 @@ class RouterCore;
 class WorkerSessions;
 
 struct WorkerLimits {
-  std::size_t max_line_bytes = 64 << 20;
+  // The connection's line size limit, queue bound and write time limit.
+  LineChannelOptions channel{.max_line_bytes = 64 << 20,
+                             .queue_bytes = 64 << 20,
+                             .write_timeout = std::chrono::seconds(30),
+                             .peer_name = "worker"};
   std::size_t hello_line_bytes = 256 << 10;
-  std::size_t queue_bytes = 64 << 20;
-  // A worker that takes none of the bytes waiting for it for this long is cut off.
-  double write_timeout_seconds = 30;
   double heartbeat_seconds = 5;
   double timeout_seconds = 20;
   double hello_timeout_seconds = 10;

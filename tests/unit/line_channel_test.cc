@@ -3,10 +3,6 @@
 // every wait runs the loop until a condition holds or a deadline passes.
 #include "common/line_channel.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -14,14 +10,14 @@
 #include <functional>
 #include <optional>
 
+#include "unit/loopback_peer.h"
+
 namespace codeswarm {
 namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-
-constexpr auto kDeadline = 10s;
 
 // Owns the channel the way a session does, and records what the channel tells it.
 class Owner : public LineChannelHandler, public std::enable_shared_from_this<Owner> {
@@ -52,58 +48,16 @@ class Owner : public LineChannelHandler, public std::enable_shared_from_this<Own
 
 class LineChannelTest : public ::testing::Test {
  protected:
-  // Connects a peer socket (with a small receive buffer when `small_buffers`) to a channel.
+  // Connects a peer (with small buffers on both ends when `small_buffers`) to a channel.
   void Connect(LineChannelOptions options, bool small_buffers = false) {
-    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    peer_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(peer_, 0);
-    int small = 4096;
-    if (small_buffers) ::setsockopt(peer_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(acceptor.local_endpoint().port());
-    ASSERT_EQ(::connect(peer_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ::fcntl(peer_, F_SETFL, O_NONBLOCK);
-    tcp::socket socket = acceptor.accept();
-    if (small_buffers) socket.set_option(asio::socket_base::send_buffer_size(small));
-    owner_ = std::make_shared<Owner>(std::move(socket), std::move(options));
+    owner_ = std::make_shared<Owner>(peer_.Connect(io_, small_buffers), std::move(options));
     owner_->channel.Start(owner_);
   }
 
-  ~LineChannelTest() override {
-    if (peer_ >= 0) ::close(peer_);
-  }
-
-  // Runs the loop (and reads what the peer was sent, when `peer_reads`) until `done` holds or
-  // the deadline passes; returns `done()`.
+  // Runs the loop (the peer reading what it was sent, when `peer_reads`) until `done` holds or
+  // the deadline passes.
   bool RunUntil(const std::function<bool()>& done, bool peer_reads = false) {
-    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_one_for(5ms);
-      if (peer_reads) PeerRead();
-    }
-    return true;
-  }
-
-  // Takes what the kernel holds for the peer; notes its end of stream.
-  void PeerRead() {
-    char buf[65536];
-    while (true) {
-      ssize_t n = ::recv(peer_, buf, sizeof buf, 0);
-      if (n > 0) {
-        received_.append(buf, static_cast<std::size_t>(n));
-      } else {
-        if (n == 0) peer_saw_eof_ = true;
-        return;
-      }
-    }
-  }
-
-  void PeerWrite(const std::string& bytes) {
-    ASSERT_EQ(::send(peer_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
+    return testing::RunUntil(io_, done, peer_reads ? &peer_ : nullptr);
   }
 
   // Sends `chunk` until the channel is no longer open (at most `max_sends` times).
@@ -115,17 +69,15 @@ class LineChannelTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  int peer_ = -1;
+  testing::LoopbackPeer peer_;
   std::shared_ptr<Owner> owner_;
-  std::string received_;
-  bool peer_saw_eof_ = false;
 };
 
 TEST_F(LineChannelTest, LinesArriveWholeWhateverTheReadsSplitThem) {
   Connect({});
-  PeerWrite("one\ntw");
+  peer_.Write("one\ntw");
   ASSERT_TRUE(RunUntil([&] { return owner_->lines.size() == 1; }));
-  PeerWrite("o\r\nthree\n");
+  peer_.Write("o\r\nthree\n");
   ASSERT_TRUE(RunUntil([&] { return owner_->lines.size() == 3; }));
   EXPECT_EQ(owner_->lines, (std::vector<std::string>{"one", "two", "three"}));
   EXPECT_GE(owner_->batches, 2);
@@ -135,7 +87,7 @@ TEST_F(LineChannelTest, TooLongLineIsReportedAndDiscardedAndTheChannelReadsOn) {
   LineChannelOptions options;
   options.max_line_bytes = 8;
   Connect(options);
-  PeerWrite("0123456789abcdef\nok\n");
+  peer_.Write("0123456789abcdef\nok\n");
   ASSERT_TRUE(RunUntil([&] { return owner_->lines.size() == 1; }));
   EXPECT_EQ(owner_->too_long, 1);
   EXPECT_EQ(owner_->lines, std::vector<std::string>{"ok"});
@@ -156,9 +108,11 @@ TEST_F(LineChannelTest, SentBytesArriveInOrderOwnedAndSharedAlike) {
     }
   }
   ASSERT_TRUE(RunUntil(
-      [&] { return received_.size() >= expected.size() && owner_->channel.queued_bytes() == 0; },
+      [&] {
+        return peer_.received().size() >= expected.size() && owner_->channel.queued_bytes() == 0;
+      },
       true));
-  EXPECT_EQ(received_, expected);
+  EXPECT_EQ(peer_.received(), expected);
   EXPECT_TRUE(owner_->slow.empty());
 }
 
@@ -182,7 +136,7 @@ TEST_F(LineChannelTest, OneChunkLargerThanTheBoundIsTakenWhenNothingWaits) {
   std::string big(64 * 1024 - 1, 'y');
   owner_->channel.Send(big + "\n");
   EXPECT_TRUE(owner_->slow.empty());
-  ASSERT_TRUE(RunUntil([&] { return received_.size() == big.size() + 1; }, true));
+  ASSERT_TRUE(RunUntil([&] { return peer_.received().size() == big.size() + 1; }, true));
 }
 
 TEST_F(LineChannelTest, PeerThatTakesNothingWithinTheWriteTimeLimitIsCutOffWithItsReason) {
@@ -210,7 +164,7 @@ TEST_F(LineChannelTest, PeerThatKeepsReadingIsNotCutOffByTheWriteTimeLimit) {
   Connect(options, /*small_buffers=*/true);
   const std::string chunk(16 * 1024 - 1, 'r');
   for (int i = 0; i < 256; ++i) owner_->channel.Send(chunk + "\n");
-  ASSERT_TRUE(RunUntil([&] { return received_.size() == 256 * chunk.size() + 256; }, true));
+  ASSERT_TRUE(RunUntil([&] { return peer_.received().size() == 256 * chunk.size() + 256; }, true));
   EXPECT_TRUE(owner_->slow.empty());
   EXPECT_TRUE(owner_->channel.is_open());
 }
@@ -222,8 +176,8 @@ TEST_F(LineChannelTest, CloseWithFinishesTheLineBeingWrittenDropsTheRestAndSaysW
   owner_->channel.Send("third\n");
   owner_->channel.CloseWith("bye: shutting down\n", "router shutting down", 5s);
   owner_->channel.Send("after\n");  // ignored: the channel is closing
-  ASSERT_TRUE(RunUntil([&] { return peer_saw_eof_; }, true));
-  EXPECT_EQ(received_, "first\nbye: shutting down\n");
+  ASSERT_TRUE(RunUntil([&] { return peer_.saw_eof(); }, true));
+  EXPECT_EQ(peer_.received(), "first\nbye: shutting down\n");
   ASSERT_TRUE(RunUntil([&] { return owner_->closed.has_value(); }));
   EXPECT_EQ(*owner_->closed, "router shutting down");
 }
@@ -233,9 +187,9 @@ TEST_F(LineChannelTest, CloseSendsEverythingQueuedThenCloses) {
   owner_->channel.Send("a\n");
   owner_->channel.Send("b\n");
   owner_->channel.Close("done");
-  PeerWrite("ignored\n");
-  ASSERT_TRUE(RunUntil([&] { return peer_saw_eof_ && owner_->closed.has_value(); }, true));
-  EXPECT_EQ(received_, "a\nb\n");
+  peer_.Write("ignored\n");
+  ASSERT_TRUE(RunUntil([&] { return peer_.saw_eof() && owner_->closed.has_value(); }, true));
+  EXPECT_EQ(peer_.received(), "a\nb\n");
   EXPECT_EQ(*owner_->closed, "done");
   EXPECT_TRUE(owner_->lines.empty());  // nothing is read once closing
 }
@@ -244,8 +198,7 @@ TEST_F(LineChannelTest, PeerClosingItsEndIsReportedByName) {
   LineChannelOptions options;
   options.peer_name = "worker";
   Connect(options);
-  ::close(peer_);
-  peer_ = -1;
+  peer_.Close();
   ASSERT_TRUE(RunUntil([&] { return owner_->closed.has_value(); }));
   EXPECT_EQ(*owner_->closed, "connection closed by the worker");
 }
@@ -255,8 +208,7 @@ TEST_F(LineChannelTest, OwnerLivesWhileTheChannelHasWorkInFlightAndGoesAfterItCl
   std::weak_ptr<Owner> weak = owner_;
   owner_.reset();  // only the pending read holds it now
   EXPECT_FALSE(weak.expired());
-  ::close(peer_);
-  peer_ = -1;
+  peer_.Close();
   ASSERT_TRUE(RunUntil([&] { return weak.expired(); }));
 }
 

@@ -1,4 +1,5 @@
-// RouterCore against fakes: client commands (launch, inject, interrupt, status) and malformed lines.
+// RouterCore against fakes: client commands (launch, inject, interrupt, status) and malformed
+// lines.
 #include <gtest/gtest.h>
 
 #include "unit/router_core_fixture.h"

@@ -1,5 +1,6 @@
 // The RouterCore test fixture: a core wired to fakes (hand-driven executor and clock, recording
-// client channel, scripted provider, an in-memory store behind a FailingStore) and helpers that speak both protocols.
+// client channel, scripted provider, an in-memory store behind a FailingStore) and helpers that
+// speak both protocols.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -79,7 +79,8 @@ TEST_F(RouterCoreTest, EventsKeepFlowingInOrderWhenSeqsCannotBeReserved) {
 }
 
 TEST_F(RouterCoreTest, StartFailsWithTheStoresReasonWhenTheRegistryCannotBeLoaded) {
-  store_.load_error = Status::IoError("cannot read state database router.db: file is not a database");
+  store_.load_error =
+      Status::IoError("cannot read state database router.db: file is not a database");
   RouterCore core(RouterOptions{}, executor_, clients_, store_, provider_, clock_);
   Status started = core.Start();
   EXPECT_FALSE(started.ok());

@@ -1,4 +1,5 @@
-// RouterCore against fakes: worker connections (hello, acknowledgements, reconnects, crashes, draining).
+// RouterCore against fakes: worker connections (hello, acknowledgements, reconnects, crashes,
+// draining).
 #include <gtest/gtest.h>
 
 #include "unit/router_core_fixture.h"

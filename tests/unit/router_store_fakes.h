@@ -42,8 +42,8 @@ class FailingStore : public ForwardingStore {
 // A fail_save that fails every save of a record with this status ("running", "ended", ...).
 inline std::function<std::optional<Status>(const SwarmRecord&)> FailSavesWithStatus(
     std::string status, Status error) {
-  return [status = std::move(status), error = std::move(error)](
-             const SwarmRecord& record) -> std::optional<Status> {
+  return [status = std::move(status),
+          error = std::move(error)](const SwarmRecord& record) -> std::optional<Status> {
     if (record.status == status) return error;
     return std::nullopt;
   };
