@@ -61,7 +61,9 @@ void ClientSession::CloseWithReason(const std::string& reason) {
 
 void ClientSession::OnLine(std::string_view line) { core_.OnClientLine(id_, line); }
 
-void ClientSession::OnLineTooLong() { core_.OnClientLineTooLong(id_, limits_.channel.max_line_bytes); }
+void ClientSession::OnLineTooLong() {
+  core_.OnClientLineTooLong(id_, limits_.channel.max_line_bytes);
+}
 
 void ClientSession::OnPeerTooSlow(SlowPeer why) {
   if (why == SlowPeer::kQueueFull) {

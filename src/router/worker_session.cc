@@ -73,9 +73,12 @@ void WorkerSession::OnReadBatchEnd() {
 }
 
 void WorkerSession::OnPeerTooSlow(SlowPeer why) {
-  channel_.Abort(why == SlowPeer::kQueueFull ? "worker is not reading (send queue full)"
-                                             : "worker took none of the bytes waiting for it for " +
-                                                   Seconds(ToSeconds(limits_.channel.write_timeout)) + " s");
+  if (why == SlowPeer::kQueueFull) {
+    channel_.Abort("worker is not reading (send queue full)");
+  } else {
+    channel_.Abort("worker took none of the bytes waiting for it for " +
+                   Seconds(ToSeconds(limits_.channel.write_timeout)) + " s");
+  }
 }
 
 void WorkerSession::OnClosed(const std::string& reason) {
