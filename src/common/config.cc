@@ -58,6 +58,8 @@ void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
   r.Int("max_nodes", 1, 100000, &c->max_nodes);
   r.Int("client_queue_bytes", int64_t{4096}, int64_t{1} << 34, &c->client_queue_bytes);
   r.Number("slow_client_grace_seconds", 0, 3600, &c->slow_client_grace_seconds);
+  r.Number("client_write_timeout_seconds", 0.1, 86400, &c->client_write_timeout_seconds);
+  r.Number("worker_write_timeout_seconds", 0.1, 86400, &c->worker_write_timeout_seconds);
   r.Number("heartbeat_seconds", 0.05, 3600, &c->heartbeat_seconds);
   r.Number("worker_timeout_seconds", 0.1, 86400, &c->worker_timeout_seconds);
   r.Number("worker_reconnect_seconds", 0, 86400, &c->worker_reconnect_seconds);

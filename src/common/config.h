@@ -24,6 +24,9 @@ struct RouterConfig {
   int64_t max_line_bytes = 1 << 20;
   int max_nodes = 256;
   int64_t client_queue_bytes = 8 << 20;
+  // A client (or worker) that takes none of the bytes waiting for it for this long is cut off.
+  double client_write_timeout_seconds = 30;
+  double worker_write_timeout_seconds = 30;
   // How long a client that stopped reading gets to take its final error line.
   double slow_client_grace_seconds = 5;
   double heartbeat_seconds = 5;

@@ -3,28 +3,22 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
+
+#include <cstdio>
 
 #include "common/clock.h"
 #include "protocol/event_line.h"
-#include "protocol/line_framer.h"
 #include "router/router_core.h"
 
 namespace codeswarm::router {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// Keeps protocol/line_framer.h out of the session header.
-class LineFramerHolder : public protocol::LineFramer {
- public:
-  using LineFramer::LineFramer;
-};
-
-std::string ClosingLine(const std::string& reason) {
+std::string ClosingLine(const Clock& clock, const std::string& reason) {
   std::string line;
   TimestampFormatter ts;
-  protocol::AppendEventLine(line, std::nullopt, ts.Format(SystemClock::Get().WallMillis()),
+  protocol::AppendEventLine(line, std::nullopt, ts.Format(clock.WallMillis()),
                             "connection_closing",
                             boost::json::serialize(boost::json::object{{"reason", reason}}));
   return line;
@@ -32,118 +26,63 @@ std::string ClosingLine(const std::string& reason) {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxBuffersPerWrite = 64;
+// What a cut-off client is told; it may reconnect and catch up.
+constexpr const char kCatchUp[] =
+    ", so it is disconnected and the events after the last one it read are not sent to it "
+    "(reconnect and use swarm_status to catch up)";
 
 }  // namespace
 
 ClientSession::ClientSession(tcp::socket socket, ClientId id, RouterCore& core, ClientHub& hub,
-                             const ClientLimits& limits)
-    : socket_(std::move(socket)),
-      id_(id),
+                             const ClientLimits& limits, const Clock& clock)
+    : id_(id),
       core_(core),
       hub_(hub),
       limits_(limits),
-      framer_(std::make_unique<LineFramerHolder>(limits.max_line_bytes)),
-      close_timer_(socket_.get_executor()) {}
+      clock_(clock),
+      channel_(std::move(socket), limits.channel, *this, clock) {}
 
 ClientSession::~ClientSession() = default;
 
-void ClientSession::Start() { ReadMore(); }
-
-void ClientSession::ReadMore() {
-  auto area = framer_->Prepare(kReadChunk);
-  socket_.async_read_some(
-      asio::buffer(area.data(), area.size()),
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        if (ec) {
-          self->Finish();
-          return;
-        }
-        self->framer_->Commit(n);
-        while (auto item = self->framer_->Next()) {
-          if (self->finished_) return;
-          if (item->kind == protocol::LineFramer::Item::Kind::kTooLong) {
-            self->core_.OnClientLineTooLong(self->id_, self->limits_.max_line_bytes);
-          } else {
-            self->core_.OnClientLine(self->id_, item->line);
-          }
-        }
-        if (!self->finished_ && !self->closing_) self->ReadMore();
-      });
-}
+void ClientSession::Start() { channel_.Start(weak_from_this()); }
 
 void ClientSession::Enqueue(std::shared_ptr<const std::string> bytes) {
-  if (closing_ || finished_) return;
-  // A batch bigger than the whole bound is still taken when nothing waits: the bound is on
-  // what piles up, not on the size of one event.
-  if (queued_bytes_ > 0 && queued_bytes_ + bytes->size() > limits_.queue_bytes) {
-    spdlog::warn("client {} is not reading: {} bytes queued; disconnecting it", id_,
-                 queued_bytes_);
-    CloseWithReason("client too slow: more than " + std::to_string(limits_.queue_bytes) +
-                    " bytes of events were waiting for it, so it is disconnected and the "
-                    "events after the last one it read are not sent to it (reconnect and use "
-                    "swarm_status to catch up)");
-    return;
-  }
-  queued_bytes_ += bytes->size();
-  queue_.push_back(std::move(bytes));
-  spdlog::trace("client {}: queued {} bytes ({} waiting, {} in flight)", id_, queue_.back()->size(),
-                queue_.size(), in_flight_);
-  if (in_flight_ == 0) WriteMore();
+  spdlog::trace("client {}: queued {} bytes ({} waiting)", id_, bytes->size(),
+                channel_.queued_bytes());
+  channel_.Send(std::move(bytes));
 }
 
 void ClientSession::CloseWithReason(const std::string& reason) {
-  if (closing_ || finished_) return;
-  closing_ = true;
+  if (!channel_.is_open()) return;
   hub_.Remove(id_);
-  // Whatever is not already being written is dropped: the client gets the reason next.
-  while (queue_.size() > in_flight_) {
-    queued_bytes_ -= queue_.back()->size();
-    queue_.pop_back();
-  }
-  auto line = std::make_shared<const std::string>(ClosingLine(reason));
-  queued_bytes_ += line->size();
-  queue_.push_back(std::move(line));
-  close_timer_.expires_after(FromSeconds(limits_.slow_client_grace_seconds));
-  close_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->Finish();  // it never took its last line
-  });
-  if (in_flight_ == 0) WriteMore();
+  channel_.CloseWith(ClosingLine(clock_, reason), reason,
+                     FromSeconds(limits_.slow_client_grace_seconds));
 }
 
-void ClientSession::WriteMore() {
-  if (finished_) return;
-  if (queue_.empty()) {
-    if (closing_) Finish();
-    return;
-  }
-  std::vector<asio::const_buffer> buffers;
-  in_flight_ = std::min(queue_.size(), kMaxBuffersPerWrite);
-  for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(*queue_[i]));
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                      spdlog::trace("client {}: wrote {} bytes: {}", self->id_, n, ec.message());
-                      for (std::size_t i = 0; i < self->in_flight_; ++i) {
-                        self->queued_bytes_ -= self->queue_.front()->size();
-                        self->queue_.pop_front();
-                      }
-                      self->in_flight_ = 0;
-                      if (ec) {
-                        self->Finish();
-                        return;
-                      }
-                      self->WriteMore();
-                    });
+void ClientSession::OnLine(std::string_view line) { core_.OnClientLine(id_, line); }
+
+void ClientSession::OnLineTooLong() {
+  core_.OnClientLineTooLong(id_, limits_.channel.max_line_bytes);
 }
 
-void ClientSession::Finish() {
-  if (finished_) return;
-  finished_ = true;
-  boost::system::error_code ignored;
-  close_timer_.cancel();
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+void ClientSession::OnPeerTooSlow(SlowPeer why) {
+  if (why == SlowPeer::kQueueFull) {
+    spdlog::warn("client {} is not reading: {} bytes queued; disconnecting it", id_,
+                 channel_.queued_bytes());
+    CloseWithReason("client too slow: more than " + std::to_string(limits_.channel.queue_bytes) +
+                    " bytes of events were waiting for it" + kCatchUp);
+  } else {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", ToSeconds(limits_.channel.write_timeout));
+    spdlog::warn("client {} took nothing for {} s: {} bytes queued; disconnecting it", id_,
+                 seconds, channel_.queued_bytes());
+    CloseWithReason("client too slow: it took none of the events waiting for it for " +
+                    std::string(seconds) + " s" + kCatchUp);
+  }
+}
+
+void ClientSession::OnClosed(const std::string& reason) {
+  spdlog::debug("client {} closed: {}", id_, reason);
   hub_.Remove(id_);
 }
 

@@ -1,20 +1,20 @@
-// Client connections: one ClientSession per TCP connection (reader coroutine, single writer with
-// a bounded queue), and the ClientHub that fans events out to all of them. Broadcast lines are
-// collected into one batch per loop turn and shared by every session (one allocation, written
-// with gather I/O), so the cost of an event does not grow with the number of clients beyond a
-// reference count.
+// Client connections: one ClientSession per TCP connection (a LineChannel: framed reads, one
+// writer with a bounded queue and a write time limit), and the ClientHub that fans events out
+// to all of them. Broadcast lines are collected into one batch per loop turn and shared by
+// every session (one allocation, written with gather I/O), so the cost of an event does not
+// grow with the number of clients beyond a reference count.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+#include "common/line_channel.h"
 #include "router/channels.h"
 
 namespace codeswarm::router {
@@ -23,44 +23,45 @@ class RouterCore;
 class ClientHub;
 
 struct ClientLimits {
-  std::size_t max_line_bytes = 1 << 20;
-  std::size_t queue_bytes = 8 << 20;
+  // The connection's line size limit, queue bound and write time limit.
+  LineChannelOptions channel{.max_line_bytes = 1 << 20,
+                             .queue_bytes = 8 << 20,
+                             .write_timeout = std::chrono::seconds(30),
+                             .peer_name = "client"};
   double slow_client_grace_seconds = 5;
 };
 
 // The connection_closing event line the router sends before it closes a connection itself.
-std::string ClosingLine(const std::string& reason);
+std::string ClosingLine(const Clock& clock, const std::string& reason);
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+class ClientSession : public LineChannelHandler,
+                      public std::enable_shared_from_this<ClientSession> {
  public:
-  ClientSession(boost::asio::ip::tcp::socket socket, ClientId id, RouterCore& core,
-                ClientHub& hub, const ClientLimits& limits);
-  ~ClientSession();
+  // Borrows `core`, `hub` and `clock`; they must outlive the session.
+  ClientSession(boost::asio::ip::tcp::socket socket, ClientId id, RouterCore& core, ClientHub& hub,
+                const ClientLimits& limits, const Clock& clock);
+  ~ClientSession() override;
   void Start();
-  // Queues bytes (complete lines). When the queue would pass its bound, the session drops what is
-  // queued, queues a final connection_closing line and closes after the grace period.
+  // Queues bytes (complete lines). A client that lets them pile up past the queue bound, or
+  // takes none of them within the write time limit, is closed with a reason (CloseWithReason).
   void Enqueue(std::shared_ptr<const std::string> bytes);
-  // Sends a connection_closing line with `reason`, then closes.
+  // Leaves the hub, drops what waits for the client, sends a connection_closing line with
+  // `reason`, then closes (after the grace period at the latest).
   void CloseWithReason(const std::string& reason);
   ClientId id() const { return id_; }
 
  private:
-  void ReadMore();
-  void WriteMore();
-  void Finish();
+  void OnLine(std::string_view line) override;
+  void OnLineTooLong() override;
+  void OnPeerTooSlow(SlowPeer why) override;
+  void OnClosed(const std::string& reason) override;
 
-  boost::asio::ip::tcp::socket socket_;
   const ClientId id_;
   RouterCore& core_;
   ClientHub& hub_;
   const ClientLimits limits_;
-  std::unique_ptr<class LineFramerHolder> framer_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  std::size_t queued_bytes_ = 0;
-  std::size_t in_flight_ = 0;  // entries at the front of queue_ being written
-  bool closing_ = false;
-  bool finished_ = false;
-  boost::asio::steady_timer close_timer_;
+  const Clock& clock_;
+  TcpLineChannel channel_;
 };
 
 class ClientHub : public ClientChannel {

@@ -16,7 +16,11 @@ namespace codeswarm::router {
 
 class EventEmitter {
  public:
-  EventEmitter(ClientChannel& clients, Store& store, const Clock& clock);
+  static constexpr uint64_t kDefaultSeqBlock = 1 << 16;
+
+  // Reserves seqs from `store` `seq_block` at a time.
+  EventEmitter(ClientChannel& clients, Store& store, const Clock& clock,
+               uint64_t seq_block = kDefaultSeqBlock);
 
   // Sends `event` with `data` to every client, with the next seq.
   void Broadcast(std::string_view event, const boost::json::object& data);
@@ -30,16 +34,16 @@ class EventEmitter {
 
  private:
   uint64_t NextSeq();
+  void ReserveSeqs();
   std::string_view Timestamp();
-
-  static constexpr uint64_t kSeqBlock = 1 << 16;
 
   ClientChannel& clients_;
   Store& store_;
   const Clock& clock_;
+  const uint64_t seq_block_;
   TimestampFormatter timestamps_;
-  uint64_t next_seq_ = 0;
-  uint64_t seq_limit_ = 0;  // next_seq_ < seq_limit_ are reserved
+  uint64_t next_seq_ = 1;
+  uint64_t seq_limit_ = 1;  // next_seq_ < seq_limit_ are reserved
 };
 
 }  // namespace codeswarm::router

@@ -101,19 +101,8 @@ void RouterCore::FinishLaunch(const std::string& swarm_id, const std::string& re
   Swarm* swarm = MutableSwarm(swarm_id);
   if (swarm == nullptr) return;
   if (!launched.ok()) {
-    std::string reason = options_.backend + " backend: " + launched.status().message();
-    spdlog::warn("launch of swarm {} failed: {}", swarm_id, reason);
-    for (Node& node : swarm->nodes) {
-      LoseNode(*swarm, node, NodeConn::kExited, "launch failed: " + reason, "failed");
-    }
-    for (const Swarm::TerminateWaiter& w : swarm->terminate_waiters) {
-      events_.Broadcast("swarm_terminated", json::object{{"request_id", w.request_id},
-                                                         {"swarm_id", swarm_id},
-                                                         {"job_id", ""}});
-    }
-    swarms_.erase(swarm_id);
-    Reject(client, protocol::Rejection{request_id, "swarm_launch", RejectCode::kLaunchFailed,
-                                       reason});
+    AbandonLaunch(*swarm, request_id, client,
+                  options_.backend + " backend: " + launched.status().message());
     return;
   }
   swarm->job_id = launched->first;
@@ -123,7 +112,14 @@ void RouterCore::FinishLaunch(const std::string& swarm_id, const std::string& re
   if (swarm->ConnectedCount() > 0) swarm->status = SwarmStatus::kRunning;
   swarm->backend_state = launched->second.backend_state;
   swarm->reason = launched->second.reason;
-  Persist(*swarm);
+  if (Status saved = Persist(*swarm); !saved.ok()) {
+    const std::string job_id = swarm->job_id;
+    CancelOrphanJob(job_id);
+    AbandonLaunch(*swarm, request_id, client,
+                  "job " + job_id + " was started but the state database cannot record it (" +
+                      saved.message() + "), so it is being cancelled");
+    return;
+  }
   spdlog::info("swarm {} launched as job {} ({})", swarm_id, swarm->job_id,
                SwarmStatusName(swarm->status));
   json::object data = SwarmSummary(*swarm);
@@ -138,7 +134,7 @@ void RouterCore::FinishLaunch(const std::string& swarm_id, const std::string& re
     connected["pid"] = node.pid;
     events_.Broadcast("node_connected", connected);
   }
-  if (swarm->terminate_requested) {
+  if (swarm->termination == TerminationState::kRequestedWhileLaunching) {
     StartTermination(*swarm);
   } else if (launched->second.phase == provider::JobPhase::kEnded) {
     ApplyJobState(*swarm, launched->second);
@@ -294,7 +290,7 @@ void RouterCore::HandleTerminate(ClientId client, const protocol::Command& comma
   }
   swarm->terminate_waiters.push_back({client, command.request_id});
   if (swarm->status == SwarmStatus::kLaunching) {
-    swarm->terminate_requested = true;  // FinishLaunch takes it from here
+    swarm->termination = TerminationState::kRequestedWhileLaunching;  // FinishLaunch goes on
   } else if (swarm->status != SwarmStatus::kTerminating) {
     StartTermination(*swarm);
   }

@@ -166,7 +166,7 @@ void RouterCore::CancelTimer(std::optional<TimerId>& timer) {
   timer.reset();
 }
 
-void RouterCore::Persist(const Swarm& swarm) {
+Status RouterCore::Persist(const Swarm& swarm) {
   SwarmRecord r;
   r.swarm_id = swarm.swarm_id;
   r.job_id = swarm.job_id;
@@ -180,9 +180,9 @@ void RouterCore::Persist(const Swarm& swarm) {
   r.reason = swarm.reason;
   r.created_ms = swarm.created_ms;
   r.ended_ms = swarm.ended_ms;
-  if (Status s = store_.SaveSwarm(r); !s.ok()) {
-    spdlog::error("swarm {}: {}", swarm.swarm_id, s.message());
-  }
+  Status saved = store_.SaveSwarm(r);
+  if (!saved.ok()) spdlog::error("swarm {}: {}", swarm.swarm_id, saved.message());
+  return saved;
 }
 
 }  // namespace codeswarm::router

@@ -104,6 +104,12 @@ class RouterCore {
               std::string reason);
   void FinishLaunch(const std::string& swarm_id, const std::string& request_id, ClientId client,
                     Result<std::pair<std::string, provider::JobState>> launched);
+  // A launch that did not succeed: the swarm is forgotten, its nodes' connections closed, the
+  // launch rejected with `reason` (launch_failed) and terminates that waited answered.
+  void AbandonLaunch(Swarm& swarm, const std::string& request_id, ClientId client,
+                     const std::string& reason);
+  // Stops a job no swarm keeps (in the background; a failure is logged).
+  void CancelOrphanJob(const std::string& job_id);
 
   // Workers (router_workers.cc).
   void HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view body);
@@ -144,7 +150,10 @@ class RouterCore {
                         const std::string& reason);
   void EmitTurnComplete(const Swarm& swarm, const Node& node, const Delivery& delivery,
                         std::string_view status, const std::string& error);
-  void Persist(const Swarm& swarm);
+  // Saves the swarm's record. A failure is logged and returned; only a launch acts on it (a job
+  // the database does not hold would be forgotten by the next router): for the other changes
+  // the backend stays the truth that a restarted router reconciles with.
+  Status Persist(const Swarm& swarm);
   void CancelTimer(std::optional<TimerId>& timer);
 
   // Event data helpers (router_commands.cc).

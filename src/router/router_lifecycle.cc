@@ -95,6 +95,36 @@ void RouterCore::ApplyJobState(Swarm& swarm, const provider::JobState& state) {
   EmitSwarmUpdate(swarm);
 }
 
+void RouterCore::AbandonLaunch(Swarm& swarm, const std::string& request_id, ClientId client,
+                               const std::string& reason) {
+  const std::string swarm_id = swarm.swarm_id;
+  spdlog::warn("launch of swarm {} failed: {}", swarm_id, reason);
+  for (Node& node : swarm.nodes) {
+    LoseNode(swarm, node, NodeConn::kExited, "launch failed: " + reason, "failed");
+  }
+  for (const Swarm::TerminateWaiter& w : swarm.terminate_waiters) {
+    events_.Broadcast("swarm_terminated", json::object{{"request_id", w.request_id},
+                                                       {"swarm_id", swarm_id},
+                                                       {"job_id", ""}});
+  }
+  swarms_.erase(swarm_id);
+  Reject(client, protocol::Rejection{request_id, "swarm_launch",
+                                     protocol::RejectCode::kLaunchFailed, reason});
+}
+
+void RouterCore::CancelOrphanJob(const std::string& job_id) {
+  executor_.RunBlockingValue<Status>(
+      [&provider = provider_, job_id] { return provider.Terminate(job_id); },
+      [backend = std::string(provider_.name()), job_id](Status s) {
+        if (s.ok()) {
+          spdlog::info("{} job {} cancelled", backend, job_id);
+        } else {
+          spdlog::error("cannot cancel {} job {}: {}; cancel it with the backend's own tools",
+                        backend, job_id, s.message());
+        }
+      });
+}
+
 void RouterCore::SetStatus(Swarm& swarm, SwarmStatus status) {
   if (swarm.status == status) return;
   swarm.status = status;
@@ -169,9 +199,10 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
   events_.Broadcast("node_disconnected", data);
 
   if (swarm.status == SwarmStatus::kTerminating) {
-    if (!swarm.terminate_job_started && swarm.AllConnectedDrained()) {
+    if (swarm.termination == TerminationState::kDraining && swarm.AllConnectedDrained()) {
       TerminateJob(swarm);
-    } else if (swarm.terminate_backend_done && swarm.ConnectedCount() == 0) {
+    } else if (swarm.termination == TerminationState::kJobStopped &&
+               swarm.ConnectedCount() == 0) {
       CompleteTermination(swarm);
     }
     return;
@@ -200,6 +231,7 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
 
 void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
                                   const std::string& reason) {
+  swarm.termination = TerminationState::kDraining;
   swarm.terminate_status = final_status;
   swarm.terminate_reason = reason;
   SetStatus(swarm, SwarmStatus::kTerminating);
@@ -229,8 +261,11 @@ void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,
 
 void RouterCore::TerminateJob(Swarm& swarm) {
   CancelTimer(swarm.terminate_timer);
-  if (swarm.terminate_job_started) return;
-  swarm.terminate_job_started = true;
+  if (swarm.termination == TerminationState::kStoppingJob ||
+      swarm.termination == TerminationState::kJobStopped) {
+    return;
+  }
+  swarm.termination = TerminationState::kStoppingJob;
   executor_.RunBlockingValue<Status>(
       [&provider = provider_, job_id = swarm.job_id] { return provider.Terminate(job_id); },
       [this, alive = alive_, swarm_id = swarm.swarm_id](Status s) {
@@ -244,7 +279,7 @@ void RouterCore::FinishTermination(const std::string& swarm_id, Status terminate
   if (!terminated.ok()) {
     std::string reason = "terminate failed: " + terminated.message();
     spdlog::error("swarm {}: {}", swarm_id, reason);
-    swarm->terminate_job_started = false;
+    swarm->termination = TerminationState::kNone;
     swarm->status = SwarmStatus::kRunning;  // the next poll corrects this if it is wrong
     swarm->reason = reason;
     Persist(*swarm);
@@ -256,7 +291,7 @@ void RouterCore::FinishTermination(const std::string& swarm_id, Status terminate
     swarm->terminate_waiters.clear();
     return;
   }
-  swarm->terminate_backend_done = true;
+  swarm->termination = TerminationState::kJobStopped;
   if (swarm->ConnectedCount() == 0) {
     CompleteTermination(*swarm);
     return;

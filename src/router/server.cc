@@ -18,7 +18,6 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <map>
 
 #include "common/logging.h"
 #include "common/asio_executor.h"
@@ -102,8 +101,9 @@ Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const std:
 
 class Server {
  public:
-  Server(const Config& config, const RouterRunOptions& run_options)
-      : config_(config), run_options_(run_options), hub_(io_) {}
+  // Borrows all three; they must outlive the server.
+  Server(const Config& config, const RouterRunOptions& run_options, const Clock& clock)
+      : config_(config), run_options_(run_options), clock_(clock), hub_(io_) {}
 
   Status Init() {
     auto client_ep = Resolve(io_, config_.router.host, config_.router.port);
@@ -134,8 +134,7 @@ class Server {
     options.worker_orphan_seconds = config_.router.worker_orphan_seconds;
     options.worker_log_level = config_.router.log_level;
     executor_ = std::make_unique<AsioExecutor>(io_, pool_);
-    core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_,
-                                         SystemClock::Get());
+    core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_, clock_);
     CODESWARM_RETURN_IF_ERROR(core_->Start());
     // A worker proves the key of the swarm it names in its handshake; hello must then be for
     // that swarm (RouterCore::HandleHello).
@@ -193,7 +192,7 @@ class Server {
       if (!ec) {
         if (std::optional<std::string> refusal = RefusalFor(socket)) {
           spdlog::warn("{}", *refusal);
-          std::string line = ClosingLine(*refusal);
+          std::string line = ClosingLine(clock_, *refusal);
           boost::system::error_code ignored;
           asio::write(socket, asio::buffer(line), ignored);  // small: fits the socket buffer
           socket.close(ignored);
@@ -206,11 +205,12 @@ class Server {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         ClientLimits limits;
-        limits.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
-        limits.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
+        limits.channel.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
+        limits.channel.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
+        limits.channel.write_timeout = FromSeconds(config_.router.client_write_timeout_seconds);
         limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
         auto session = std::make_shared<ClientSession>(std::move(socket), next_client_id_++,
-                                                       *core_, hub_, limits);
+                                                       *core_, hub_, limits, clock_);
         hub_.Add(session);
         session->Start();
       } else {
@@ -231,10 +231,10 @@ class Server {
         WorkerLimits limits;
         limits.heartbeat_seconds = config_.router.heartbeat_seconds;
         limits.timeout_seconds = config_.router.worker_timeout_seconds;
-        ConnId id = next_conn_id_++;
+        limits.channel.write_timeout = FromSeconds(config_.router.worker_write_timeout_seconds);
         auto session = std::make_shared<WorkerSession>(std::move(socket), worker_tls_->context(),
-                                                       id, *core_, limits);
-        workers_[id] = session;
+                                                       next_conn_id_++, *core_, workers_, limits,
+                                                       clock_);
         session->Start();
       } else {
         spdlog::warn("accepting a worker failed: {}", ec.message());
@@ -251,9 +251,7 @@ class Server {
     worker_acceptor_.close(ignored);
     core_->Shutdown();
     hub_.CloseAll("the router is shutting down");
-    for (auto& [id, weak] : workers_) {
-      if (auto session = weak.lock()) session->Abort();
-    }
+    workers_.AbortAll();
     // Give clients a moment to take their last line, then stop whatever is left.
     stop_timer_.expires_after(std::chrono::milliseconds(500));
     stop_timer_.async_wait([this](const boost::system::error_code&) { io_.stop(); });
@@ -261,6 +259,7 @@ class Server {
 
   const Config& config_;
   const RouterRunOptions& run_options_;
+  const Clock& clock_;
   asio::io_context io_;
   asio::thread_pool pool_{kProviderThreads};
   tcp::acceptor client_acceptor_{io_};
@@ -273,7 +272,7 @@ class Server {
   std::unique_ptr<AsioExecutor> executor_;
   std::unique_ptr<RouterCore> core_;
   std::unique_ptr<tls::ChannelTls> worker_tls_;  // outlives every worker session
-  std::map<ConnId, std::weak_ptr<WorkerSession>> workers_;
+  WorkerSessions workers_;
   ClientId next_client_id_ = 1;
   ConnId next_conn_id_ = 1;
   bool stopping_ = false;
@@ -299,7 +298,7 @@ int RunRouter(const Config& config, const RouterRunOptions& options) {
     spdlog::error("cannot start: this build wires no provider factory or agent validator");
     return 1;
   }
-  Server server(config, options);
+  Server server(config, options, SystemClock::Get());
   if (Status s = server.Init(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());
     if (options.log_to_file) std::fprintf(stderr, "codeswarm router: %s\n", s.message().c_str());

@@ -37,6 +37,23 @@ class Store {
   virtual Result<uint64_t> ReserveSeq(uint64_t count) = 0;
 };
 
+// Forwards every call to another Store. A subclass overrides only the calls it wants to change
+// (as leveldb's EnvWrapper does): tests use one that makes chosen calls fail.
+class ForwardingStore : public Store {
+ public:
+  // Borrows `target`, which must outlive this object.
+  explicit ForwardingStore(Store& target) : target_(target) {}
+
+  Status SaveSwarm(const SwarmRecord& record) override { return target_.SaveSwarm(record); }
+  Result<std::vector<SwarmRecord>> LoadSwarms() override { return target_.LoadSwarms(); }
+  Result<uint64_t> ReserveSeq(uint64_t count) override { return target_.ReserveSeq(count); }
+
+  Store& target() { return target_; }
+
+ private:
+  Store& target_;
+};
+
 // SQLite (WAL) at `path`, created 0600 if missing.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 

@@ -24,6 +24,28 @@ bool IsFinal(SwarmStatus status);
 
 enum class NodeConn { kWaiting, kConnected, kDisconnected, kLost, kExited };
 
+// How far a swarm's termination has come (router_lifecycle.cc). Each step moves forward only,
+// except that a failed provider call returns to kNone. Meaningful while the swarm is launching
+// or terminating; once the swarm is final it no longer matters.
+enum class TerminationState {
+  // No termination asked for.
+  kNone,
+  // swarm_terminate arrived while the provider was still launching the job (there is no job id
+  // yet); FinishLaunch starts the termination once the launch has answered.
+  kRequestedWhileLaunching,
+  // Status terminating: the connected workers were sent `shutdown` and the router waits until
+  // each has drained (or gone), or until the drain time passes, before it stops the job, so the
+  // backend's signals find no turn left to cut short.
+  kDraining,
+  // The provider is stopping the job (a blocking call on the pool). If it fails, the swarm goes
+  // back to running, kNone, and the waiting swarm_terminate commands are rejected.
+  kStoppingJob,
+  // The provider has stopped the job. The router waits for the last worker connections to
+  // close (they carry the workers' final events), or the drain time, then ends the swarm and
+  // answers the waiting swarm_terminate commands.
+  kJobStopped,
+};
+
 // One (injection, node): a prompt this node must either fail to receive (inject_failed) or answer
 // with exactly one turn_complete.
 struct Delivery {
@@ -85,9 +107,7 @@ struct Swarm {
     std::string request_id;
   };
   std::vector<TerminateWaiter> terminate_waiters;
-  bool terminate_requested = false;     // asked for while launching
-  bool terminate_job_started = false;  // the provider has been asked to stop the job
-  bool terminate_backend_done = false;  // the provider has stopped the job
+  TerminationState termination = TerminationState::kNone;
   // How the swarm ends once its termination completes.
   SwarmStatus terminate_status = SwarmStatus::kTerminated;
   std::string terminate_reason;

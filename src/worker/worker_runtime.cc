@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
@@ -143,7 +144,9 @@ class TlsRouterLink : public RouterLink {
         asio::buffer(area.data(), area.size()),
         [this](const boost::system::error_code& ec, std::size_t n) {
           if (ec) {
-            Ended(ec == asio::error::eof ? "closed by the router" : tls::DescribeTlsError(ec));
+            const bool closed =
+                ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+            Ended(closed ? "closed by the router" : tls::DescribeTlsError(ec));
             return;
           }
           framer_->Commit(n);

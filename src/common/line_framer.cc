@@ -1,9 +1,9 @@
-#include "protocol/line_framer.h"
+#include "common/line_framer.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace codeswarm::protocol {
+namespace codeswarm {
 
 LineFramer::LineFramer(std::size_t max_line_bytes) : max_line_bytes_(max_line_bytes) {}
 
@@ -69,4 +69,4 @@ std::optional<LineFramer::Item> LineFramer::Next() {
   }
 }
 
-}  // namespace codeswarm::protocol
+}  // namespace codeswarm

@@ -1,0 +1,62 @@
+// EventEmitter: event seqs come from durable blocks and never go back, even across a failing
+// state database.
+#include "router/event_emitter.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "unit/router_fakes.h"
+#include "unit/router_store_fakes.h"
+
+namespace codeswarm::router::testing {
+namespace {
+
+class EventEmitterTest : public ::testing::Test {
+ protected:
+  // Broadcasts `n` events and returns their seqs.
+  std::vector<int64_t> Emit(int n) {
+    clients_.Clear();
+    for (int i = 0; i < n; ++i) emitter_.Broadcast("tick", boost::json::object{{"i", i}});
+    std::vector<int64_t> seqs;
+    for (const SentLine& line : clients_.lines) seqs.push_back(line.event.at("seq").as_int64());
+    return seqs;
+  }
+
+  std::unique_ptr<Store> memory_ = NewMemoryStore();
+  FailingStore store_{*memory_};
+  RecordingClients clients_;
+  ManualClock clock_;
+  EventEmitter emitter_{clients_, store_, clock_, /*seq_block=*/4};
+};
+
+TEST_F(EventEmitterTest, ReservesOneBlockOfSeqsAtATime) {
+  EXPECT_EQ(Emit(9), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(store_.reserve_calls, 3);
+}
+
+TEST_F(EventEmitterTest, SeqsNeverRepeatAfterTheStoreRecoversFromAFailure) {
+  EXPECT_EQ(Emit(2), (std::vector<int64_t>{1, 2}));  // block 1-4 reserved
+  store_.reserve_error = Status::IoError("disk I/O error");
+  // 3 and 4 from the block, then in memory: 5-12 were never recorded.
+  EXPECT_EQ(Emit(10), (std::vector<int64_t>{3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  store_.reserve_error.reset();
+  // The store's next block (5-8) lies below what was used: the emitter reserves past it.
+  EXPECT_EQ(Emit(3), (std::vector<int64_t>{13, 14, 15}));
+  // A new emitter over the same store (a restarted router) starts after all of them.
+  RecordingClients later_clients;
+  EventEmitter later(later_clients, store_, clock_, 4);
+  later.Broadcast("tick", boost::json::object{});
+  EXPECT_GT(later_clients.lines.at(0).event.at("seq").as_int64(), 15);
+}
+
+TEST_F(EventEmitterTest, RepliesToOneClientCarryNoSeqAndUseNone) {
+  emitter_.Reply(3, "swarm_list", boost::json::object{{"swarms", boost::json::object{}}});
+  ASSERT_EQ(clients_.lines.size(), 1u);
+  EXPECT_EQ(clients_.lines[0].to, std::optional<ClientId>(3));
+  EXPECT_FALSE(clients_.lines[0].event.contains("seq"));
+  EXPECT_EQ(store_.reserve_calls, 0);
+}
+
+}  // namespace
+}  // namespace codeswarm::router::testing
