@@ -7,9 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
 #include <thread>
 
+#include "common/clock.h"
 #include "unit/recording_sink.h"
 #include "support/temp_dir.h"
 
@@ -17,6 +22,58 @@ namespace codeswarm::worker::claude {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A hand-driven clock that the test thread advances while the agent thread reads it.
+class SharedManualClock : public Clock {
+ public:
+  SteadyTime Now() const override { return SteadyTime(Duration(ticks_.load())); }
+  int64_t WallMillis() const override { return 0; }
+  void Advance(Duration d) { ticks_ += d.count(); }
+
+ private:
+  std::atomic<Duration::rep> ticks_{0};
+};
+
+// A RecordingSink that also runs `on_delta` (on the agent thread) after each delta.
+class DeltaHookSink : public RecordingSink {
+ public:
+  explicit DeltaHookSink(std::function<void()> on_delta) : on_delta_(std::move(on_delta)) {}
+  void Delta(std::string_view text) override {
+    RecordingSink::Delta(text);
+    on_delta_();
+  }
+
+ private:
+  std::function<void()> on_delta_;
+};
+
+// Waits up to `timeout` for `condition`, looking every millisecond.
+template <typename Condition>
+bool WaitUntil(Condition condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs a function when the scope ends.
+class AtScopeExit {
+ public:
+  explicit AtScopeExit(std::function<void()> f) : f_(std::move(f)) {}
+  ~AtScopeExit() { f_(); }
+  AtScopeExit(const AtScopeExit&) = delete;
+  AtScopeExit& operator=(const AtScopeExit&) = delete;
+
+ private:
+  std::function<void()> f_;
+};
 
 class ClaudeAgentTest : public ::testing::Test {
  protected:
@@ -90,23 +147,37 @@ TEST_F(ClaudeAgentTest, ProcessDyingMidTurnFailsItWithExitStatusAndStderr) {
   EXPECT_EQ(agent.RunTurn(Turn(2), later).error, outcome.error);
 }
 
-TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledAfterTheGrace) {
-  ClaudeAgent agent(Fake("deaf"), 300ms);
+TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) {
+  SharedManualClock clock;
+  ClaudeAgent agent(Fake("deaf"), clock);
   ASSERT_TRUE(agent.Start(context_).ok());
-  std::thread interrupter([&] {
-    std::this_thread::sleep_for(100ms);
-    agent.Interrupt();
+  // Interrupted as soon as it streams, from the agent thread: the turn is surely running.
+  DeltaHookSink sink([&] { agent.Interrupt(); });
+  std::future<TurnOutcome> turn =
+      std::async(std::launch::async, [&] { return agent.RunTurn(Turn(1), sink); });
+  const std::string stderr_log = context_.work_dir + "/claude.stderr.log";
+  // Should an assertion end the test with the turn still running, the fake is killed (it wrote
+  // its pid first) so that the turn ends and the future can be destroyed.
+  AtScopeExit end_turn([&] {
+    if (turn.valid() && turn.wait_for(0s) != std::future_status::ready) {
+      std::string log = ReadAll(stderr_log);
+      if (log.rfind("pid ", 0) == 0) ::kill(std::stoi(log.substr(4)), SIGKILL);
+    }
   });
-  RecordingSink sink;
-  auto start = std::chrono::steady_clock::now();
-  TurnOutcome outcome = agent.RunTurn(Turn(1), sink);
-  interrupter.join();
+  ASSERT_TRUE(WaitUntil([&] { return ReadAll(stderr_log).find("interrupt") != std::string::npos; }, 10s))
+      << "the interrupt request never reached claude";
+  // The request went out; the grace runs on the clock, which has not moved.
+  EXPECT_EQ(turn.wait_for(50ms), std::future_status::timeout);
+  clock.Advance(ClaudeAgent::kInterruptGrace);
+  agent.Interrupt();  // repeated, as the worker does: wakes the turn loop to look at the clock
+  ASSERT_EQ(turn.wait_for(10s), std::future_status::ready);
+  TurnOutcome outcome = turn.get();
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kInterrupted);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(outcome.error, "claude did not end the interrupted turn within 10 s; it was killed");
   RecordingSink later;
   TurnOutcome next = agent.RunTurn(Turn(2), later);
   EXPECT_EQ(next.status, TurnOutcome::Status::kFailed);
-  EXPECT_NE(next.error.find("was killed"), std::string::npos) << next.error;
+  EXPECT_EQ(next.error, outcome.error);
 }
 
 }  // namespace
