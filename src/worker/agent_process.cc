@@ -237,6 +237,19 @@ void AgentProcess::Stop(milliseconds grace) {
   KillGroupAndReap(milliseconds(0));
 }
 
+SpawnOptions AgentSpawnOptions(std::vector<std::string> argv, const std::string& cwd,
+                               const std::string& stderr_path) {
+  SpawnOptions options;
+  options.argv = std::move(argv);
+  options.cwd = cwd;
+  options.new_process_group = true;
+  options.stdin_mode = StdioMode::kPipe;
+  options.stdout_mode = StdioMode::kPipe;
+  options.stderr_mode = StdioMode::kFile;
+  options.stderr_file = stderr_path;
+  return options;
+}
+
 std::string StderrTail(const std::string& path, int max_lines) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -103,6 +104,13 @@ class AgentProcess {
   bool stdout_closed_ = false;
   bool stopped_ = false;
 };
+
+// The spawn options AgentProcess::Start requires, for an agent CLI run as `argv`: `cwd` as its
+// working directory (empty: inherited), a process group of its own (so stopping it also stops
+// the commands it runs), stdin and stdout piped, stderr appended to `stderr_path`. The caller
+// adds the environment.
+SpawnOptions AgentSpawnOptions(std::vector<std::string> argv, const std::string& cwd,
+                               const std::string& stderr_path);
 
 // The last lines a process wrote to its stderr file, for an error message: up to `max_lines`
 // non-empty lines of the file's tail, terminal colour codes removed, joined with " | ", and cut

@@ -39,11 +39,11 @@ ProcessAgent::~ProcessAgent() { Stop(); }
 Status ProcessAgent::Start(const AgentContext& context) {
   std::string dir = context.work_dir.empty() ? "." : context.work_dir;
   Result<std::unique_ptr<AgentProcess>> started = AgentProcess::Start(
-      MakeSpawnOptions(context, dir + "/" + options_.stderr_file), options_.name, clock_);
+      MakeSpawnOptions(context, dir + "/" + options_.name + ".stderr.log"), options_.name, clock_);
   if (!started.ok()) {
     Status failed = started.status();
     if (failed.IsNotFound()) {
-      failed = Status::NotFound(failed.message() + " (see " + options_.binary_setting + ")");
+      failed = Status::NotFound(failed.message() + " (see agent." + options_.name + ".binary)");
     }
     gone_ = failed.message();
     return failed;

@@ -41,9 +41,10 @@ namespace codeswarm::worker {
 class ProcessAgent : public Agent {
  public:
   struct Options {
-    std::string name;            // "codex": names the process in messages and logs
-    std::string binary_setting;  // "agent.codex.binary": named when the binary is missing
-    std::string stderr_file;     // in the node's directory: "codex.stderr.log"
+    // "codex": names the process in messages and logs, its setting of the binary
+    // ("agent.codex.binary", named when the binary is missing) and its stderr file in the node's
+    // directory ("codex.stderr.log").
+    std::string name;
     std::chrono::milliseconds handshake_timeout{60000};
     std::chrono::milliseconds interrupt_grace{10000};
     std::chrono::milliseconds stop_grace{2000};  // for each of EOF and SIGTERM

@@ -37,13 +37,7 @@ class ClaudeAgent::ClaudeTurn : public Turn {
 };
 
 ClaudeAgent::ClaudeAgent(ClaudeAgentSettings settings, const Clock& clock)
-    : ProcessAgent({.name = "claude",
-                    .binary_setting = "agent.claude.binary",
-                    .stderr_file = kStderrFile,
-                    .handshake_timeout = kStartTimeout,
-                    .interrupt_grace = kInterruptGrace,
-                    .stop_grace = std::chrono::seconds(3)},
-                   clock),
+    : ProcessAgent({"claude", kStartTimeout, kInterruptGrace, std::chrono::seconds(3)}, clock),
       settings_(std::move(settings)) {}
 
 std::string ClaudeAgent::NextRequestId(std::string_view what) {

@@ -22,10 +22,9 @@ namespace codeswarm::worker::claude {
 class ClaudeAgent : public ProcessAgent {
  public:
   // How long claude may take to start and answer `initialize`, and to end an interrupted turn.
+  // Its stderr goes to claude.stderr.log in the node's directory.
   static constexpr std::chrono::seconds kStartTimeout{60};
   static constexpr std::chrono::seconds kInterruptGrace{10};
-  // claude's stderr goes to this file in the node's directory.
-  static constexpr const char* kStderrFile = "claude.stderr.log";
 
   // REQUIRES: `clock` outlives the agent.
   explicit ClaudeAgent(ClaudeAgentSettings settings, const Clock& clock = SystemClock::Get());

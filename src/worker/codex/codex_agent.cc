@@ -80,12 +80,7 @@ class CodexAgent::CodexTurn : public Turn {
 };
 
 CodexAgent::CodexAgent(CodexAgentSettings settings, const Clock& clock)
-    : ProcessAgent({.name = "codex",
-                    .binary_setting = "agent.codex.binary",
-                    .stderr_file = kStderrFile,
-                    .handshake_timeout = kHandshakeTimeout,
-                    .interrupt_grace = kInterruptGrace},
-                   clock),
+    : ProcessAgent({"codex", kHandshakeTimeout, kInterruptGrace, std::chrono::seconds(2)}, clock),
       settings_(std::move(settings)) {}
 
 SpawnOptions CodexAgent::MakeSpawnOptions(const AgentContext& context,

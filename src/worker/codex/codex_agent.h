@@ -21,10 +21,9 @@ namespace codeswarm::worker::codex {
 class CodexAgent : public ProcessAgent {
  public:
   // How long the handshake may take, and how long codex gets to end an interrupted turn.
+  // Its stderr goes to codex.stderr.log in the node's directory.
   static constexpr std::chrono::seconds kHandshakeTimeout{60};
   static constexpr std::chrono::seconds kInterruptGrace{10};
-  // codex's stderr goes to this file in the node's directory.
-  static constexpr const char* kStderrFile = "codex.stderr.log";
 
   // REQUIRES: `clock` outlives the agent.
   explicit CodexAgent(CodexAgentSettings settings, const Clock& clock = SystemClock::Get());
