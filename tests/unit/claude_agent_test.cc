@@ -99,62 +99,62 @@ class ClaudeAgentTest : public ::testing::Test {
 TEST_F(ClaudeAgentTest, MissingBinaryFailsStartAndEveryTurnWithTheCause) {
   ClaudeAgentSettings settings;
   settings.binary = "/nonexistent/claude";
-  ClaudeAgent agent(settings);
-  Status started = agent.Start(context_);
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(settings);
+  Status started = agent->Start(context_);
   ASSERT_FALSE(started.ok());
   EXPECT_NE(started.message().find("/nonexistent/claude"), std::string::npos) << started.message();
   EXPECT_NE(started.message().find("No such file"), std::string::npos) << started.message();
   RecordingSink sink;
-  TurnOutcome outcome = agent.RunTurn(Turn(1), sink);
+  TurnOutcome outcome = agent->RunTurn(Turn(1), sink);
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kFailed);
   EXPECT_EQ(outcome.error, started.message());
 }
 
 TEST_F(ClaudeAgentTest, ClaudeExitingAtStartFailsStartWithItsStderr) {
-  ClaudeAgent agent(Fake("no-init"));
-  Status started = agent.Start(context_);
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("no-init"));
+  Status started = agent->Start(context_);
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.message(),
             "claude exited (exit code 1); last stderr: error: unknown option '--no-init'");
 }
 
 TEST_F(ClaudeAgentTest, TurnsRunOneAfterAnotherInOneProcess) {
-  ClaudeAgent agent(Fake("answer"));
-  ASSERT_TRUE(agent.Start(context_).ok());
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("answer"));
+  ASSERT_TRUE(agent->Start(context_).ok());
   for (int turn : {1, 2}) {
     RecordingSink sink;
-    TurnOutcome outcome = agent.RunTurn(Turn(turn), sink);
+    TurnOutcome outcome = agent->RunTurn(Turn(turn), sink);
     EXPECT_EQ(outcome.status, TurnOutcome::Status::kCompleted) << outcome.error;
     EXPECT_EQ(sink.deltas, std::vector<std::string>{"echo"});
     EXPECT_EQ(sink.messages, std::vector<std::string>{"echo"});
     ASSERT_EQ(sink.usages.size(), 1u);
     EXPECT_EQ(sink.usages[0].total_tokens, 4);
   }
-  agent.Stop();
+  agent->Stop();
 }
 
 TEST_F(ClaudeAgentTest, ProcessDyingMidTurnFailsItWithExitStatusAndStderr) {
-  ClaudeAgent agent(Fake("die"));
-  ASSERT_TRUE(agent.Start(context_).ok());
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("die"));
+  ASSERT_TRUE(agent->Start(context_).ok());
   RecordingSink sink;
-  TurnOutcome outcome = agent.RunTurn(Turn(1), sink);
+  TurnOutcome outcome = agent->RunTurn(Turn(1), sink);
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kFailed);
   EXPECT_EQ(outcome.error, "claude exited (exit code 7); last stderr: fatal: stub crash");
   EXPECT_EQ(sink.deltas, std::vector<std::string>{"echo"});
   EXPECT_TRUE(std::filesystem::exists(context_.work_dir + "/claude.stderr.log"));
 
   RecordingSink later;
-  EXPECT_EQ(agent.RunTurn(Turn(2), later).error, outcome.error);
+  EXPECT_EQ(agent->RunTurn(Turn(2), later).error, outcome.error);
 }
 
 TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) {
   SharedManualClock clock;
-  ClaudeAgent agent(Fake("deaf"), clock);
-  ASSERT_TRUE(agent.Start(context_).ok());
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("deaf"), clock);
+  ASSERT_TRUE(agent->Start(context_).ok());
   // Interrupted as soon as it streams, from the agent thread: the turn is surely running.
-  DeltaHookSink sink([&] { agent.Interrupt(); });
+  DeltaHookSink sink([&] { agent->Interrupt(); });
   std::future<TurnOutcome> turn =
-      std::async(std::launch::async, [&] { return agent.RunTurn(Turn(1), sink); });
+      std::async(std::launch::async, [&] { return agent->RunTurn(Turn(1), sink); });
   const std::string stderr_log = context_.work_dir + "/claude.stderr.log";
   // Should an assertion end the test with the turn still running, the fake is killed (it wrote
   // its pid first) so that the turn ends and the future can be destroyed.
@@ -168,14 +168,14 @@ TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) 
       << "the interrupt request never reached claude";
   // The request went out; the grace runs on the clock, which has not moved.
   EXPECT_EQ(turn.wait_for(50ms), std::future_status::timeout);
-  clock.Advance(ClaudeAgent::kInterruptGrace);
-  agent.Interrupt();  // repeated, as the worker does: wakes the turn loop to look at the clock
+  clock.Advance(10s);  // claude's interrupt grace
+  agent->Interrupt();  // repeated, as the worker does: wakes the turn loop to look at the clock
   ASSERT_EQ(turn.wait_for(10s), std::future_status::ready);
   TurnOutcome outcome = turn.get();
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kInterrupted);
   EXPECT_EQ(outcome.error, "claude did not end the interrupted turn within 10 s; it was killed");
   RecordingSink later;
-  TurnOutcome next = agent.RunTurn(Turn(2), later);
+  TurnOutcome next = agent->RunTurn(Turn(2), later);
   EXPECT_EQ(next.status, TurnOutcome::Status::kFailed);
   EXPECT_EQ(next.error, outcome.error);
 }

@@ -6,41 +6,21 @@
 // binary runs and accepted its command line (ClaudeSpawnOptions), so a missing binary or a bad
 // flag fails Start with the cause. A turn writes the prompt and maps what follows through
 // ClaudeTurnMapper, answering permission requests on the way; an interrupt is claude's
-// `interrupt` control request. Process handling (spawn, interrupt grace, a dying process) is
-// ProcessAgent's.
+// `interrupt` control request. claude may take 60 s to answer `initialize`; an interrupted turn
+// has 10 s to end. Its stderr goes to claude.stderr.log in the node's directory. Process
+// handling (spawn, interrupt grace, a dying process) is ProcessAgent's.
 #pragma once
 
-#include <chrono>
 #include <memory>
-#include <string>
 
 #include "common/agent_settings.h"
-#include "worker/process_agent.h"
+#include "common/clock.h"
+#include "worker/agent.h"
 
 namespace codeswarm::worker::claude {
 
-class ClaudeAgent : public ProcessAgent {
- public:
-  // How long claude may take to start and answer `initialize`, and to end an interrupted turn.
-  // Its stderr goes to claude.stderr.log in the node's directory.
-  static constexpr std::chrono::seconds kStartTimeout{60};
-  static constexpr std::chrono::seconds kInterruptGrace{10};
-
-  // REQUIRES: `clock` outlives the agent.
-  explicit ClaudeAgent(ClaudeAgentSettings settings, const Clock& clock = SystemClock::Get());
-
- private:
-  class ClaudeTurn;
-
-  SpawnOptions MakeSpawnOptions(const AgentContext& context,
-                                const std::string& stderr_path) const override;
-  Status Handshake(const AgentContext& context, SteadyTime deadline) override;
-  std::unique_ptr<Turn> NewTurn(const TurnRequest& turn, TurnSink& sink) override;
-
-  std::string NextRequestId(std::string_view what);
-
-  const ClaudeAgentSettings settings_;
-  int64_t next_request_ = 0;
-};
+// REQUIRES: `clock` outlives the agent.
+std::unique_ptr<Agent> MakeClaudeAgent(ClaudeAgentSettings settings,
+                                       const Clock& clock = SystemClock::Get());
 
 }  // namespace codeswarm::worker::claude

@@ -4,8 +4,11 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
+
 #include "worker/codex/codex_protocol.h"
 #include "worker/codex/codex_turn_mapper.h"
+#include "worker/process_agent.h"
 
 namespace codeswarm::worker::codex {
 namespace json = boost::json;
@@ -17,26 +20,34 @@ bool SameId(const json::value& id, int64_t expected) {
          (id.is_uint64() && id.get_uint64() == static_cast<uint64_t>(expected));
 }
 
-}  // namespace
+// The node's codex thread, which every turn continues.
+struct CodexThread {
+  const CodexAgentSettings settings;
+  std::string id;
+  int64_t next_request_id = 0;
+  TokenUsage usage;  // codex's running total for the thread
+};
 
 // One codex turn: turn/start, then codex's notifications and approval requests until
 // turn/completed.
-class CodexAgent::CodexTurn : public Turn {
+class CodexTurn : public ProcessAgent::Turn {
  public:
-  CodexTurn(CodexAgent& agent, const TurnRequest& request, TurnSink& sink)
-      : agent_(agent),
+  CodexTurn(CodexThread& thread, AgentChannel& channel, const TurnRequest& request, TurnSink& sink)
+      : thread_(thread),
+        channel_(channel),
         prompt_(request.prompt),
-        mapper_(sink, agent.settings_.approval_decision, &agent.thread_usage_) {}
+        start_id_(thread.next_request_id++),
+        mapper_(sink, thread.settings.approval_decision, &thread.usage) {}
 
   Status Begin() override {
-    return agent_.Send(RequestLine(start_id_, "turn/start", TurnStartParams(agent_.thread_id_, prompt_)));
+    return channel_.Send(RequestLine(start_id_, "turn/start", TurnStartParams(thread_.id, prompt_)));
   }
 
   bool CanInterrupt() const override { return !mapper_.turn_id().empty(); }
 
   Status SendInterrupt() override {
-    return agent_.Send(RequestLine(agent_.next_id_++, "turn/interrupt",
-                                   TurnInterruptParams(agent_.thread_id_, mapper_.turn_id())));
+    return channel_.Send(RequestLine(thread_.next_request_id++, "turn/interrupt",
+                                     TurnInterruptParams(thread_.id, mapper_.turn_id())));
   }
 
   std::optional<TurnOutcome> OnMessage(const json::object& message) override {
@@ -53,7 +64,7 @@ class CodexAgent::CodexTurn : public Turn {
         std::string line = answer.error_message.empty()
                                ? ResultLine(m.id, answer.result)
                                : ErrorLine(m.id, answer.error_code, answer.error_message);
-        if (!agent_.Send(line).ok()) return agent_.ProcessGone();
+        if (!channel_.Send(line).ok()) return channel_.ProcessGone();
         break;
       }
       case IncomingMessage::Kind::kResponse:
@@ -73,63 +84,84 @@ class CodexAgent::CodexTurn : public Turn {
   }
 
  private:
-  CodexAgent& agent_;
+  CodexThread& thread_;
+  AgentChannel& channel_;
   const std::string prompt_;
-  const int64_t start_id_ = agent_.next_id_++;
+  const int64_t start_id_;
   CodexTurnMapper mapper_;
 };
 
-CodexAgent::CodexAgent(CodexAgentSettings settings, const Clock& clock)
-    : ProcessAgent({"codex", kHandshakeTimeout, kInterruptGrace, std::chrono::seconds(2)}, clock),
-      settings_(std::move(settings)) {}
+// codex app-server's JSON-RPC: initialize, initialized, thread/start, then a CodexTurn each.
+class AppServerProtocol : public ProcessAgent::Protocol {
+ public:
+  explicit AppServerProtocol(CodexAgentSettings settings) : thread_{std::move(settings), {}, 0, {}} {}
 
-SpawnOptions CodexAgent::MakeSpawnOptions(const AgentContext& context,
-                                          const std::string& stderr_path) const {
-  return AppServerSpawnOptions(settings_, context, stderr_path);
-}
-
-Status CodexAgent::Handshake(const AgentContext& context, SteadyTime deadline) {
-  Result<json::value> initialized = Call("initialize", InitializeParams(), deadline);
-  if (!initialized.ok()) return initialized.status();
-  if (!Send(NotificationLine("initialized")).ok()) return Status::Unavailable(ProcessGone().error);
-  Result<json::value> thread = Call("thread/start", ThreadStartParams(settings_, context), deadline);
-  if (!thread.ok()) return thread.status();
-  if (thread->is_object()) {
-    thread_id_ = std::string(StringAt(ObjectAt(thread->get_object(), "thread"), "id"));
-  }
-  if (thread_id_.empty()) {
-    return Status::Internal("codex answered thread/start without a thread id: " +
-                            json::serialize(*thread).substr(0, 300));
-  }
-  spdlog::info("codex thread {} started in {}", thread_id_, context.work_dir);
-  return Status::Ok();
-}
-
-Result<json::value> CodexAgent::Call(std::string_view method, const json::object& params,
-                                     SteadyTime deadline) {
-  const int64_t id = next_id_++;
-  if (!Send(RequestLine(id, method, params)).ok()) return Status::Unavailable(ProcessGone().error);
-  json::value result;
-  Status answered = Await(method, deadline, [&](const json::object& message) -> std::optional<Status> {
-    IncomingMessage m = ClassifyMessage(message);
-    if (m.kind == IncomingMessage::Kind::kServerRequest) {
-      // No turn runs: nothing to approve.
-      Send(ErrorLine(m.id, -32601, "codeswarm does not handle " + m.method + " outside a turn"));
-    } else if (m.kind == IncomingMessage::Kind::kResponse && SameId(m.id, id)) {
-      if (!m.error.empty()) {
-        return Status::FailedPrecondition("codex refused " + std::string(method) + ": " + m.error);
-      }
-      if (m.result != nullptr) result = *m.result;
-      return Status::Ok();
+  Status Handshake(AgentChannel& channel, const AgentContext& context,
+                   SteadyTime deadline) override {
+    Result<json::value> initialized = Call(channel, "initialize", InitializeParams(), deadline);
+    if (!initialized.ok()) return initialized.status();
+    if (!channel.Send(NotificationLine("initialized")).ok()) {
+      return Status::Unavailable(channel.ProcessGone().error);
     }
-    return std::nullopt;
-  });
-  if (!answered.ok()) return answered;
-  return result;
-}
+    Result<json::value> started =
+        Call(channel, "thread/start", ThreadStartParams(thread_.settings, context), deadline);
+    if (!started.ok()) return started.status();
+    if (started->is_object()) {
+      thread_.id = std::string(StringAt(ObjectAt(started->get_object(), "thread"), "id"));
+    }
+    if (thread_.id.empty()) {
+      return Status::Internal("codex answered thread/start without a thread id: " +
+                              json::serialize(*started).substr(0, 300));
+    }
+    spdlog::info("codex thread {} started in {}", thread_.id, context.work_dir);
+    return Status::Ok();
+  }
 
-std::unique_ptr<ProcessAgent::Turn> CodexAgent::NewTurn(const TurnRequest& turn, TurnSink& sink) {
-  return std::make_unique<CodexTurn>(*this, turn, sink);
+  std::unique_ptr<ProcessAgent::Turn> NewTurn(AgentChannel& channel, const TurnRequest& turn,
+                                              TurnSink& sink) override {
+    return std::make_unique<CodexTurn>(thread_, channel, turn, sink);
+  }
+
+ private:
+  // Sends a request and waits for its result (answering server requests meanwhile).
+  Result<json::value> Call(AgentChannel& channel, std::string_view method,
+                           const json::object& params, SteadyTime deadline) {
+    const int64_t id = thread_.next_request_id++;
+    if (!channel.Send(RequestLine(id, method, params)).ok()) {
+      return Status::Unavailable(channel.ProcessGone().error);
+    }
+    json::value result;
+    auto on_message = [&](const json::object& message) -> std::optional<Status> {
+      IncomingMessage m = ClassifyMessage(message);
+      if (m.kind == IncomingMessage::Kind::kServerRequest) {
+        // No turn runs: nothing to approve.
+        channel.Send(
+            ErrorLine(m.id, -32601, "codeswarm does not handle " + m.method + " outside a turn"));
+      } else if (m.kind == IncomingMessage::Kind::kResponse && SameId(m.id, id)) {
+        if (!m.error.empty()) {
+          return Status::FailedPrecondition("codex refused " + std::string(method) + ": " + m.error);
+        }
+        if (m.result != nullptr) result = *m.result;
+        return Status::Ok();
+      }
+      return std::nullopt;
+    };
+    Status answered = channel.Await(method, deadline, on_message);
+    if (!answered.ok()) return answered;
+    return result;
+  }
+
+  CodexThread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Agent> MakeCodexAgent(CodexAgentSettings settings, const Clock& clock) {
+  using namespace std::chrono_literals;
+  // 60 s for the handshake, 10 s to end an interrupted turn, 2 s for each step of stopping.
+  ProcessAgent::Options options{"codex", std::bind_front(AppServerSpawnOptions, settings), 60s, 10s, 2s};
+  auto protocol = std::make_unique<AppServerProtocol>(std::move(settings));
+  return std::make_unique<ProcessAgent>(std::move(options), std::move(protocol), clock);
 }
 
 }  // namespace codeswarm::worker::codex
