@@ -48,7 +48,8 @@ AgentProcess::Event AgentChannel::Next(std::optional<SteadyTime> deadline, json:
       *message = std::move(value.get_object());
       return event;
     }
-    spdlog::debug("{} wrote a line that is not a JSON object: {}", name_, event.line.substr(0, 200));
+    spdlog::debug("{} wrote a line that is not a JSON object: {}", name_,
+                  event.line.substr(0, 200));
   }
 }
 
@@ -86,8 +87,8 @@ ProcessAgent::~ProcessAgent() { Stop(); }
 Status ProcessAgent::Start(const AgentContext& context) {
   std::string stderr_path =
       (context.work_dir.empty() ? "." : context.work_dir) + "/" + options_.name + ".stderr.log";
-  Result<std::unique_ptr<AgentProcess>> started = AgentProcess::Start(
-      options_.spawn_options(context, stderr_path), options_.name, clock_);
+  Result<std::unique_ptr<AgentProcess>> started =
+      AgentProcess::Start(options_.spawn_options(context, stderr_path), options_.name, clock_);
   if (!started.ok()) {
     Status failed = started.status();
     if (failed.IsNotFound()) {

@@ -34,7 +34,9 @@ void ExpectAllFailed(const std::map<int, NodeTurn>& turns) {
 
 void ExpectAllCompleted(const std::map<int, NodeTurn>& turns) {
   EXPECT_EQ(turns.size(), 2u);
-  for (const auto& [node, t] : turns) EXPECT_EQ(t.status, "completed") << "node " << node << ": " << t.error;
+  for (const auto& [node, t] : turns) {
+    EXPECT_EQ(t.status, "completed") << "node " << node << ": " << t.error;
+  }
 }
 
 // --- Every agent
@@ -119,7 +121,8 @@ TEST_P(AgentE2E, InterruptEndsASlowTurnAndTheNodeGoesOn) {
 
 TEST_P(AgentE2E, Http401EndsTheTurnFailedWithTheMessage) {
   Launch();
-  stub_->AddRule({{"match", "[401]"}, {"status", 401}, {"error_message", "invalid x-api-key (stub)"}});
+  stub_->AddRule(
+      {{"match", "[401]"}, {"status", 401}, {"error_message", "invalid x-api-key (stub)"}});
   std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello [401]");
   ExpectAllFailed(turns);
   for (auto& [node, t] : turns) agent().ExpectHttp401(t, Endpoint());
@@ -225,7 +228,8 @@ TEST_P(CliAgentE2E, TerminateLeavesNoAgentProcess) {
   EXPECT_GE(before.size(), 4u);  // 2 workers + their agents
   std::string swarm = std::exchange(swarm_, "");
   TerminateSwarm(*client_, swarm);
-  EXPECT_TRUE(Eventually([&] { return ProcessesOfSwarm(swarm).empty(); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(
+      Eventually([&] { return ProcessesOfSwarm(swarm).empty(); }, std::chrono::seconds(10)));
   for (const ProcessInfo& p : before) {
     EXPECT_TRUE(
         Eventually([&] { return !ProcessState(p.pid).has_value(); }, std::chrono::seconds(10)))

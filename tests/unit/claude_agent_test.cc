@@ -164,7 +164,8 @@ TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) 
       if (log.rfind("pid ", 0) == 0) ::kill(std::stoi(log.substr(4)), SIGKILL);
     }
   });
-  ASSERT_TRUE(WaitUntil([&] { return ReadAll(stderr_log).find("interrupt") != std::string::npos; }, 10s))
+  auto request_logged = [&] { return ReadAll(stderr_log).find("interrupt") != std::string::npos; };
+  ASSERT_TRUE(WaitUntil(request_logged, 10s))
       << "the interrupt request never reached claude";
   // The request went out; the grace runs on the clock, which has not moved.
   EXPECT_EQ(turn.wait_for(50ms), std::future_status::timeout);

@@ -40,7 +40,8 @@ class CodexTurn : public ProcessAgent::Turn {
         mapper_(sink, thread.settings.approval_decision, &thread.usage) {}
 
   Status Begin() override {
-    return channel_.Send(RequestLine(start_id_, "turn/start", TurnStartParams(thread_.id, prompt_)));
+    return channel_.Send(
+        RequestLine(start_id_, "turn/start", TurnStartParams(thread_.id, prompt_)));
   }
 
   bool CanInterrupt() const override { return !mapper_.turn_id().empty(); }
@@ -94,7 +95,8 @@ class CodexTurn : public ProcessAgent::Turn {
 // codex app-server's JSON-RPC: initialize, initialized, thread/start, then a CodexTurn each.
 class AppServerProtocol : public ProcessAgent::Protocol {
  public:
-  explicit AppServerProtocol(CodexAgentSettings settings) : thread_{std::move(settings), {}, 0, {}} {}
+  explicit AppServerProtocol(CodexAgentSettings settings)
+      : thread_{std::move(settings), {}, 0, {}} {}
 
   Status Handshake(AgentChannel& channel, const AgentContext& context,
                    SteadyTime deadline) override {
@@ -139,7 +141,8 @@ class AppServerProtocol : public ProcessAgent::Protocol {
             ErrorLine(m.id, -32601, "codeswarm does not handle " + m.method + " outside a turn"));
       } else if (m.kind == IncomingMessage::Kind::kResponse && SameId(m.id, id)) {
         if (!m.error.empty()) {
-          return Status::FailedPrecondition("codex refused " + std::string(method) + ": " + m.error);
+          return Status::FailedPrecondition("codex refused " + std::string(method) + ": " +
+                                            m.error);
         }
         if (m.result != nullptr) result = *m.result;
         return Status::Ok();
@@ -159,7 +162,8 @@ class AppServerProtocol : public ProcessAgent::Protocol {
 std::unique_ptr<Agent> MakeCodexAgent(CodexAgentSettings settings, const Clock& clock) {
   using namespace std::chrono_literals;
   // 60 s for the handshake, 10 s to end an interrupted turn, 2 s for each step of stopping.
-  ProcessAgent::Options options{"codex", std::bind_front(AppServerSpawnOptions, settings), 60s, 10s, 2s};
+  ProcessAgent::Options options{"codex", std::bind_front(AppServerSpawnOptions, settings), 60s, 10s,
+                                2s};
   auto protocol = std::make_unique<AppServerProtocol>(std::move(settings));
   return std::make_unique<ProcessAgent>(std::move(options), std::move(protocol), clock);
 }
