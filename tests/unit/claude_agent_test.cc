@@ -23,15 +23,24 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A hand-driven clock that the test thread advances while the agent thread reads it.
+// A hand-driven clock that the test thread advances while the agent thread reads it. Once
+// armed, its next reading makes the future of next_read() ready.
 class SharedManualClock : public Clock {
  public:
-  SteadyTime Now() const override { return SteadyTime(Duration(ticks_.load())); }
+  SteadyTime Now() const override {
+    SteadyTime now{Duration(ticks_.load())};
+    if (armed_.exchange(false)) read_.set_value();
+    return now;
+  }
   int64_t WallMillis() const override { return 0; }
   void Advance(Duration d) { ticks_ += d.count(); }
+  void Arm() { armed_ = true; }
+  std::future<void> next_read() { return read_.get_future(); }
 
  private:
   std::atomic<Duration::rep> ticks_{0};
+  mutable std::atomic<bool> armed_{false};
+  mutable std::promise<void> read_;
 };
 
 // A RecordingSink that also runs `on_delta` (on the agent thread) after each delta.
@@ -46,17 +55,6 @@ class DeltaHookSink : public RecordingSink {
  private:
   std::function<void()> on_delta_;
 };
-
-// Waits up to `timeout` for `condition`, looking every millisecond.
-template <typename Condition>
-bool WaitUntil(Condition condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -151,8 +149,13 @@ TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) 
   SharedManualClock clock;
   std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("deaf"), clock);
   ASSERT_TRUE(agent->Start(context_).ok());
-  // Interrupted as soon as it streams, from the agent thread: the turn is surely running.
-  DeltaHookSink sink([&] { agent->Interrupt(); });
+  // Interrupted as soon as it streams, from the agent thread: the turn is surely running. The
+  // clock's next reading is the turn loop taking note of the interrupt: when the grace began.
+  std::future<void> grace_began = clock.next_read();
+  DeltaHookSink sink([&] {
+    agent->Interrupt();
+    clock.Arm();
+  });
   std::future<TurnOutcome> turn =
       std::async(std::launch::async, [&] { return agent->RunTurn(Turn(1), sink); });
   const std::string stderr_log = context_.work_dir + "/claude.stderr.log";
@@ -164,10 +167,8 @@ TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) 
       if (log.rfind("pid ", 0) == 0) ::kill(std::stoi(log.substr(4)), SIGKILL);
     }
   });
-  auto request_logged = [&] { return ReadAll(stderr_log).find("interrupt") != std::string::npos; };
-  ASSERT_TRUE(WaitUntil(request_logged, 10s))
-      << "the interrupt request never reached claude";
-  // The request went out; the grace runs on the clock, which has not moved.
+  ASSERT_EQ(grace_began.wait_for(10s), std::future_status::ready) << "the turn never streamed";
+  // The grace runs on the clock, which has not moved.
   EXPECT_EQ(turn.wait_for(50ms), std::future_status::timeout);
   clock.Advance(10s);  // claude's interrupt grace
   agent->Interrupt();  // repeated, as the worker does: wakes the turn loop to look at the clock
