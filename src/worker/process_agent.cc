@@ -111,6 +111,7 @@ Status ProcessAgent::Start(const AgentContext& context) {
 TurnOutcome ProcessAgent::RunTurn(const TurnRequest& request, TurnSink& sink) {
   interrupt_requested_ = false;
   if (!start_error_.empty()) return TurnOutcome::Failed(start_error_);
+  if (!channel_) return TurnOutcome::Failed(options_.name + " was not started");
   AgentChannel& channel = *channel_;
   if (!channel.gone_.empty()) return TurnOutcome::Failed(channel.gone_);
   std::unique_ptr<Turn> turn = protocol_->NewTurn(channel, request, sink);
