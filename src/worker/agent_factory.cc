@@ -10,10 +10,10 @@ namespace codeswarm::worker {
 Result<std::unique_ptr<Agent>> MakeAgent(const AgentSettings& settings) {
   if (settings.kind == "mock") return std::unique_ptr<Agent>(std::make_unique<MockAgent>(settings.mock));
   if (settings.kind == "codex") {
-    return std::unique_ptr<Agent>(std::make_unique<codex::CodexAgent>(settings.codex));
+    return codex::MakeCodexAgent(settings.codex);
   }
   if (settings.kind == "claude") {
-    return std::unique_ptr<Agent>(std::make_unique<claude::ClaudeAgent>(settings.claude));
+    return claude::MakeClaudeAgent(settings.claude);
   }
   if (settings.kind == "openai") {
     return std::unique_ptr<Agent>(std::make_unique<openai::OpenAiAgent>(settings.openai));

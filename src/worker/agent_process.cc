@@ -33,28 +33,22 @@ constexpr std::size_t kStderrTailMaxBytes = 600;
 
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-// Milliseconds until `deadline` for poll(): -1 without one, never negative.
-int PollTimeout(std::optional<AgentProcess::Clock::time_point> deadline) {
-  if (!deadline) return -1;
-  auto left = std::chrono::duration_cast<milliseconds>(*deadline - AgentProcess::Clock::now());
-  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 24 * 3600 * 1000));
-}
-
 // True once the process has exited, without reaping it (so its process group id stays taken).
+// Real time: the process runs in it, whatever clock the caller's deadlines use.
 bool ExitedWithin(const Subprocess& process, milliseconds timeout) {
   if (process.pidfd() >= 0) {
     pollfd p{process.pidfd(), POLLIN, 0};
     return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
   }
-  auto deadline = AgentProcess::Clock::now() + timeout;
-  while (true) {  // no pidfd (old kernel): look without reaping
+  constexpr milliseconds kLookEvery{10};  // no pidfd (old kernel): look without reaping
+  for (int64_t looks = timeout / kLookEvery;; --looks) {
     siginfo_t info{};
     if (::waitid(P_PID, static_cast<id_t>(process.pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid != 0) {
       return true;
     }
-    if (AgentProcess::Clock::now() >= deadline) return false;
-    ::usleep(10000);
+    if (looks <= 0) return false;
+    ::usleep(static_cast<useconds_t>(std::chrono::microseconds(kLookEvery).count()));
   }
 }
 
@@ -74,7 +68,7 @@ std::string StripColourCodes(std::string_view text) {
 }  // namespace
 
 Result<std::unique_ptr<AgentProcess>> AgentProcess::Start(const SpawnOptions& options,
-                                                          std::string name) {
+                                                          std::string name, const Clock& clock) {
   Result<Subprocess> spawned = Subprocess::Spawn(options);
   if (!spawned.ok()) return spawned.status();
   int wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -86,16 +80,24 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::Start(const SpawnOptions& op
   SetNonBlocking(spawned->stdin_fd());
   SetNonBlocking(spawned->stdout_fd());
   return std::unique_ptr<AgentProcess>(
-      new AgentProcess(std::move(*spawned), wake_fd, options.stderr_file, std::move(name)));
+      new AgentProcess(std::move(*spawned), wake_fd, options.stderr_file, std::move(name), clock));
 }
 
 AgentProcess::AgentProcess(Subprocess process, int wake_fd, std::string stderr_path,
-                           std::string name)
+                           std::string name, const Clock& clock)
     : process_(std::move(process)),
       wake_fd_(wake_fd),
       stderr_path_(std::move(stderr_path)),
       name_(std::move(name)),
+      clock_(clock),
       framer_(kMaxLineBytes) {}
+
+int AgentProcess::PollTimeout(std::optional<SteadyTime> deadline) const {
+  if (!deadline) return -1;
+  // Rounded up: poll() waking a little early would only spin until the deadline.
+  auto left = std::chrono::ceil<milliseconds>(*deadline - clock_.Now());
+  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 24 * 3600 * 1000));
+}
 
 AgentProcess::~AgentProcess() {
   Stop(milliseconds(2000));
@@ -105,7 +107,7 @@ AgentProcess::~AgentProcess() {
 Status AgentProcess::WriteLine(std::string_view line, milliseconds timeout) {
   std::string data(line);
   data += '\n';
-  auto deadline = Clock::now() + timeout;
+  const SteadyTime deadline = clock_.Now() + timeout;
   std::size_t done = 0;
   while (done < data.size()) {
     int fd = process_.stdin_fd();
@@ -119,7 +121,7 @@ Status AgentProcess::WriteLine(std::string_view line, milliseconds timeout) {
     if (n < 0 && errno == EAGAIN) {
       pollfd p{fd, POLLOUT, 0};
       int wait = PollTimeout(deadline);
-      if (wait == 0 || ::poll(&p, 1, wait) == 0) {
+      if (wait == 0 || (::poll(&p, 1, wait) == 0 && clock_.Now() >= deadline)) {
         return Status::Timeout(name_ + " did not read its input for " +
                                std::to_string(timeout.count() / 1000) + " s");
       }
@@ -159,7 +161,7 @@ std::optional<std::string> AgentProcess::TakeLine() {
   return std::nullopt;
 }
 
-AgentProcess::Event AgentProcess::Next(std::optional<Clock::time_point> deadline) {
+AgentProcess::Event AgentProcess::Next(std::optional<SteadyTime> deadline) {
   while (true) {
     if (std::optional<std::string> line = TakeLine()) return {Event::Kind::kLine, std::move(*line)};
     if (stdout_closed_) return {Event::Kind::kExited, {}};
@@ -168,7 +170,11 @@ AgentProcess::Event AgentProcess::Next(std::optional<Clock::time_point> deadline
                      {process_.pidfd(), POLLIN, 0}};
     int ready = ::poll(fds, 3, PollTimeout(deadline));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) return {Event::Kind::kTimeout, {}};
+    if (ready == 0) {
+      // poll() waited in real time; the deadline is the clock's.
+      if (clock_.Now() >= *deadline) return {Event::Kind::kTimeout, {}};
+      continue;
+    }
     std::size_t bytes = 0;
     if (fds[0].revents != 0 && !ReadStdout(&bytes)) stdout_closed_ = true;
     if (fds[1].revents != 0) {
@@ -229,6 +235,19 @@ void AgentProcess::Stop(milliseconds grace) {
     ExitedWithin(process_, grace);
   }
   KillGroupAndReap(milliseconds(0));
+}
+
+SpawnOptions AgentSpawnOptions(std::vector<std::string> argv, const std::string& cwd,
+                               const std::string& stderr_path) {
+  SpawnOptions options;
+  options.argv = std::move(argv);
+  options.cwd = cwd;
+  options.new_process_group = true;
+  options.stdin_mode = StdioMode::kPipe;
+  options.stdout_mode = StdioMode::kPipe;
+  options.stderr_mode = StdioMode::kFile;
+  options.stderr_file = stderr_path;
+  return options;
 }
 
 std::string StderrTail(const std::string& path, int max_lines) {

@@ -33,6 +33,13 @@ int64_t IntField(const json::object& object, const char* key) {
   return v != nullptr && v->is_int64() ? v->get_int64() : 0;
 }
 
+bool AnyContains(const std::vector<std::string>& texts, const std::string& needle) {
+  for (const std::string& t : texts) {
+    if (t.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::string LaunchSwarm(ProtocolClient& client, int nodes, const json::object& agent,
                         const std::string& system_prompt) {
   std::string rid = client.Send(
@@ -138,61 +145,64 @@ std::string NodeDir(const TempDir& dir, const std::string& swarm, int node) {
   return dir.path() + "/ws/swarms/" + swarm + "/node-" + std::to_string(node);
 }
 
-// --- AgentE2E
+// --- AgentE2ETest
 
-void AgentE2E::StartSuite(Suite suite, const MakeConfig& config, const MakeEnv& env) {
-  suite_ = std::move(suite);
-  if (!suite_.binary_variable.empty() && Binary().empty()) return;
-  dir_ = std::make_unique<TempDir>();
-  stub_ = std::make_unique<StubModelServer>();
-  router_ = std::make_unique<RouterProcess>(*dir_, config(*dir_, *stub_), env(*dir_, *stub_));
-  router_->Start();
-}
-
-void AgentE2E::StopSuite() {
+void AgentE2ETest::TearDownTestSuite() {
   router_.reset();
   stub_.reset();
   dir_.reset();
+  agent_ = nullptr;
 }
 
-std::string AgentE2E::Binary() {
-  const char* bin = suite_.binary_variable.empty() ? nullptr
-                                                   : std::getenv(suite_.binary_variable.c_str());
+std::string AgentE2ETest::Binary() {
+  std::string variable = agent_ != nullptr ? agent_->binary_variable() : "";
+  const char* bin = variable.empty() ? nullptr : std::getenv(variable.c_str());
   return bin != nullptr ? bin : "";
 }
 
-void AgentE2E::SetUp() {
-  if (!suite_.binary_variable.empty()) {
-    ASSERT_FALSE(Binary().empty())
-        << suite_.binary_variable << " is not set: these tests run the real " << suite_.agent_kind
-        << " CLI. Run `. scripts/test-env.d/20-agents.sh up` first (scripts/test.sh does).";
-    ASSERT_TRUE(std::filesystem::exists(Binary()))
-        << suite_.binary_variable << "=" << Binary() << " does not exist";
+void AgentE2ETest::SetUpFor(const AgentUnderTest& agent) {
+  if (agent_ != &agent) {  // a suite of another agent ran before without tearing down
+    TearDownTestSuite();
+    agent_ = &agent;
   }
-  ASSERT_NE(router_, nullptr);
+  const std::string variable = agent.binary_variable();
+  if (!variable.empty()) {
+    ASSERT_FALSE(Binary().empty())
+        << variable << " is not set: these tests run the real " << agent.kind()
+        << " CLI. Run `. scripts/test-env.d/20-agents.sh up` first (scripts/test.sh does).";
+    ASSERT_TRUE(std::filesystem::exists(Binary())) << variable << "=" << Binary() << " does not exist";
+  }
+  if (!router_) {
+    dir_ = std::make_unique<TempDir>();
+    stub_ = std::make_unique<StubModelServer>();
+    router_ = std::make_unique<RouterProcess>(*dir_, agent.Config(*dir_, *stub_),
+                                              agent.Environment(*dir_, *stub_));
+    router_->Start();
+  }
   stub_->Reset();
+  agent.Prepare(*stub_);
   client_ = std::make_unique<ProtocolClient>(router_->port());
 }
 
-void AgentE2E::TearDown() {
+void AgentE2ETest::TearDown() {
   if (client_ && !swarm_.empty()) TerminateSwarm(*client_, swarm_);
 }
 
-void AgentE2E::Launch(json::object settings, const std::string& system_prompt,
-                      json::object agent) {
-  agent[suite_.agent_kind] = std::move(settings);
+void AgentE2ETest::Launch(json::object settings, const std::string& system_prompt,
+                          json::object agent) {
+  agent[agent_->kind()] = std::move(settings);
   swarm_ = LaunchSwarm(*client_, 2, agent, system_prompt);
   ASSERT_FALSE(swarm_.empty());
 }
 
-std::vector<json::object> AgentE2E::RequestsFor(const std::string& needle) {
+std::vector<json::object> AgentE2ETest::RequestsFor(const std::string& needle) {
   std::vector<json::object> out;
   for (json::object& r : stub_->Requests()) {
     const json::value& prompt = r.at("prompt");
     // Claude Code adds a query string (?beta=true): the path is compared without it.
     std::string path = Str(r.at("path"));
     path = path.substr(0, path.find('?'));
-    if (path == suite_.request_path && prompt.is_string() &&
+    if (path == agent_->request_path() && prompt.is_string() &&
         Str(prompt).find(needle) != std::string::npos) {
       out.push_back(std::move(r));
     }
@@ -200,64 +210,23 @@ std::vector<json::object> AgentE2E::RequestsFor(const std::string& needle) {
   return out;
 }
 
-void AgentE2E::InterruptASlowTurn(std::chrono::milliseconds within) {
-  json::array pieces;
-  for (int i = 0; i < 40; ++i) pieces.emplace_back(" slow");
-  stub_->AddRule({{"match", "[slow]"}, {"deltas", pieces}, {"delay_ms", 250}});
-  Injection slow = Inject(*client_, swarm_, "Take your time [slow]");
-  WaitFirstDeltas(*client_, slow);
-  auto interrupted_at = std::chrono::steady_clock::now();
-  json::object ack = client_->Answer(client_->Send("interrupt", {{"swarm_id", swarm_}}));
-  EXPECT_EQ(Str(ack.at("event")), "interrupt_ack") << json::serialize(ack);
-  std::map<int, NodeTurn> turns = WaitTurns(*client_, slow);
-  EXPECT_LT(std::chrono::steady_clock::now() - interrupted_at, within);
-  EXPECT_EQ(turns.size(), 2u);
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "interrupted") << "node " << node << ": " << t.error;
-    EXPECT_EQ(t.error, "interrupted by request");
-    EXPECT_GE(t.deltas, 1);
-    EXPECT_LT(t.deltas, 40);
-    EXPECT_EQ(t.events.back(), "turn_complete");
-  }
-}
-
-json::object AgentE2E::SecondTurnRequest() {
-  stub_->AddRule({{"match", "alpha one"}, {"reply", "Reply to alpha."}});
-  stub_->AddRule({{"match", "beta one"}, {"reply", "Reply to beta."}});
-  InjectAndWait(*client_, swarm_, "alpha one", 0);
-  InjectAndWait(*client_, swarm_, "beta one", 1);
-  std::map<int, NodeTurn> second = InjectAndWait(*client_, swarm_, "alpha two", 0);
-  EXPECT_EQ(second[0].status, "completed") << second[0].error;
-  std::vector<json::object> requests = RequestsFor("alpha two");
-  EXPECT_EQ(requests.size(), 1u);
-  return requests.size() == 1 ? requests[0] : json::object{};
-}
-
-void AgentE2E::ExpectEveryInjectionFails(const std::string& error) {
-  for (int round = 0; round < 2; ++round) {
-    std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello");
-    ASSERT_EQ(turns.size(), 2u);
-    for (auto& [node, t] : turns) {
-      EXPECT_EQ(t.status, "failed") << "node " << node;
-      EXPECT_EQ(t.error, error);
-      EXPECT_EQ(t.events,
-                (std::vector<std::string>{"inject_ack", "inject_delivered", "turn_complete"}));
+pid_t AgentE2ETest::AgentProcessOf(int node) {
+  namespace fs = std::filesystem;
+  std::string node_dir = fs::canonical(NodeDir(*dir_, swarm_, node)).string();
+  std::string binary = fs::canonical(Binary()).string();
+  for (const ProcessInfo& p : ProcessesOfSwarm(swarm_)) {
+    std::error_code ec;
+    std::string proc = "/proc/" + std::to_string(p.pid);
+    if (fs::read_symlink(proc + "/cwd", ec).string() == node_dir &&
+        fs::read_symlink(proc + "/exe", ec).string() == binary) {
+      return p.pid;
     }
   }
+  return 0;
 }
 
-void AgentE2E::ExpectTerminateLeavesNoProcess() {
-  InjectAndWait(*client_, swarm_, "hello");
-  std::vector<ProcessInfo> before = ProcessesOfSwarm(swarm_);
-  EXPECT_GE(before.size(), 4u);  // 2 workers + their agents
-  std::string swarm = std::exchange(swarm_, "");
-  TerminateSwarm(*client_, swarm);
-  EXPECT_TRUE(Eventually([&] { return ProcessesOfSwarm(swarm).empty(); }, std::chrono::seconds(10)));
-  for (const ProcessInfo& p : before) {
-    EXPECT_TRUE(
-        Eventually([&] { return !ProcessState(p.pid).has_value(); }, std::chrono::seconds(10)))
-        << "pid " << p.pid << " is still there";
-  }
+std::string AgentName(const ::testing::TestParamInfo<const AgentUnderTest*>& info) {
+  return info.param->kind();
 }
 
 }  // namespace codeswarm::e2e

@@ -1,9 +1,10 @@
 // The openai agent end to end: the real router and worker processes against the stub model
-// server's Chat Completions endpoint on 127.0.0.1.
+// server's Chat Completions endpoint on 127.0.0.1. The scenarios shared with the other agents
+// are in agents_e2e_test.cc; here is what they expect of the openai agent, and what only it
+// does (its API key, its retries, its idle timeout).
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <memory>
 
 #include "e2e/agent_e2e.h"
 #include "e2e/stub_server.h"
@@ -17,87 +18,95 @@ namespace fs = std::filesystem;
 constexpr const char* kKeyVariable = "CODESWARM_TEST_OPENAI_KEY";
 constexpr const char* kKey = "sk-e2e-0f9e8d7c6b5a-never-logged";
 
-class OpenAiE2E : public AgentE2E {
- protected:
-  static void SetUpTestSuite() {
-    StartSuite(
-        {"openai", "/v1/chat/completions", ""},
-        [](const TempDir&, const StubModelServer& stub) {
-          return json::object{{"agent",
-                               {{"kind", "openai"},
-                                {"openai",
-                                 {{"base_url", stub.url() + "/v1"},
-                                  {"model", "stub-model"},
-                                  {"api_key_env", kKeyVariable},
-                                  {"max_retries", 2}}}}}};
-        },
-        [](const TempDir&, const StubModelServer&) { return Env{{kKeyVariable, kKey}}; });
-  }
-  static void TearDownTestSuite() { StopSuite(); }
-
-  void SetUp() override {
-    AgentE2E::SetUp();
-    if (HasFatalFailure()) return;
-    stub_->Control({{"require_api_key", kKey}});
-  }
-};
+using Conversation = std::vector<std::pair<std::string, std::string>>;
 
 // [[role, content], ...] of a recorded Chat Completions request.
-std::vector<std::pair<std::string, std::string>> Messages(const json::object& request) {
-  std::vector<std::pair<std::string, std::string>> out;
+Conversation Messages(const json::object& request) {
+  Conversation out;
   for (const json::value& m : request.at("body").at("messages").as_array()) {
     out.emplace_back(Str(m.at("role")), Str(m.at("content")));
   }
   return out;
 }
 
-using Conversation = std::vector<std::pair<std::string, std::string>>;
+class OpenAi : public AgentUnderTest {
+ public:
+  OpenAi() : AgentUnderTest("openai", "/v1/chat/completions") {}
 
-TEST_F(OpenAiE2E, TwoNodesStreamDeltasFinalTextAndUsage) {
-  Launch({}, "You are swarm node tester SYS-4b1d.");
-  stub_->AddRule({{"match", "[stream]"},
-                  {"deltas", json::array{"Hello", " from", " the", " stub", " model."}},
-                  {"usage", {{"input_tokens", 42}, {"cached_tokens", 7}, {"output_tokens", 5},
-                             {"reasoning_tokens", 1}}}});
-  std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "Say hello [stream]");
-  ASSERT_EQ(turns.size(), 2u);
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "completed") << "node " << node << ": " << t.error;
-    EXPECT_EQ(t.deltas, 5);
-    EXPECT_EQ(t.streamed, "Hello from the stub model.");
-    EXPECT_EQ(t.content, "Hello from the stub model.");
-    ASSERT_TRUE(t.usage);
-    EXPECT_EQ(IntField(*t.usage, "input_tokens"), 42);
-    EXPECT_EQ(IntField(*t.usage, "cached_input_tokens"), 7);
-    EXPECT_EQ(IntField(*t.usage, "output_tokens"), 5);
-    EXPECT_EQ(IntField(*t.usage, "reasoning_output_tokens"), 1);
-    EXPECT_EQ(IntField(*t.usage, "total_tokens"), 47);
-    std::vector<std::string> expected = {"inject_ack", "inject_delivered", "turn_started"};
-    expected.insert(expected.end(), 5, "assistant_delta");
-    expected.insert(expected.end(), {"assistant", "usage", "turn_complete"});
-    EXPECT_EQ(t.events, expected);
+  json::object Config(const TempDir&, const StubModelServer& stub) const override {
+    return json::object{{"agent",
+                         {{"kind", "openai"},
+                          {"openai",
+                           {{"base_url", stub.url() + "/v1"},
+                            {"model", "stub-model"},
+                            {"api_key_env", kKeyVariable},
+                            {"max_retries", 2}}}}}};
   }
-  std::vector<json::object> requests = RequestsFor("[stream]");
-  ASSERT_EQ(requests.size(), 2u);
-  for (const json::object& r : requests) {
-    // The system prompt reaches the model, first; the stream asks for usage.
-    EXPECT_EQ(Messages(r), (Conversation{{"system", "You are swarm node tester SYS-4b1d."},
-                                         {"user", "Say hello [stream]"}}));
+  Env Environment(const TempDir&, const StubModelServer&) const override {
+    return {{kKeyVariable, kKey}};
+  }
+  void Prepare(StubModelServer& stub) const override { stub.Control({{"require_api_key", kKey}}); }
+
+  std::vector<std::string> TextsOf(const json::object& request,
+                                   const std::string& role) const override {
+    std::vector<std::string> texts;
+    for (const auto& [r, text] : Messages(request)) {
+      if (r == role) texts.push_back(text);
+    }
+    return texts;
+  }
+
+  Usage StreamUsage() const override {
+    return {{{"input_tokens", 42}, {"cached_tokens", 7}, {"output_tokens", 5}, {"reasoning_tokens", 1}},
+            42, 7, 5, 1, 47};
+  }
+  void ExpectStreamRequest(const json::object& r) const override {
+    // The stream asks for usage.
     EXPECT_EQ(r.at("body").at("stream"), json::value(true));
     EXPECT_EQ(r.at("body").at("stream_options").at("include_usage"), json::value(true));
     EXPECT_EQ(r.at("body").at("model"), json::value("stub-model"));
   }
-}
+  void ExpectSystemPrompt(const json::object& request, const std::string& prompt) const override {
+    // First, before the prompt.
+    EXPECT_EQ(Messages(request), (Conversation{{"system", prompt}, {"user", "Who are you? [sys]"}}));
+  }
+  void ExpectSecondTurn(const json::object& request) const override {
+    EXPECT_EQ(Messages(request), (Conversation{{"system", "You are a test node."},
+                                               {"user", "alpha one"},
+                                               {"assistant", "Reply to alpha."},
+                                               {"user", "alpha two"}}));
+  }
+  // An interrupted turn leaves no trace in the conversation.
+  std::chrono::milliseconds interrupt_within() const override { return std::chrono::seconds(2); }
+  void ExpectAfterInterrupt(const json::object& request) const override {
+    EXPECT_EQ(Messages(request), (Conversation{{"system", "You are a test node."},
+                                               {"user", "Quick one [after]"}}));
+  }
+  int attempts_per_turn() const override { return 3; }  // max_retries 2
+  void ExpectHttp401(const NodeTurn& t, const std::string& endpoint) const override {
+    EXPECT_EQ(t.error, "HTTP 401 from " + endpoint + ": invalid x-api-key (stub)");
+  }
+  void ExpectHttp500(const NodeTurn& t, const std::string& endpoint) const override {
+    EXPECT_EQ(t.error, "HTTP 500 from " + endpoint + ": model server exploded (after 3 attempts)");
+  }
+  void ExpectCutStream(const NodeTurn& t, const std::string& endpoint,
+                       std::size_t requests) const override {
+    EXPECT_EQ(t.error.rfind("the stream from " + endpoint +
+                                " broke off before the answer was complete: ",
+                            0),
+              0u)
+        << t.error;
+    EXPECT_EQ(t.streamed, "Hello from");
+    EXPECT_FALSE(t.content);
+    EXPECT_EQ(requests, 2u);  // what was shown is not retried
+  }
+  void ExpectStreamError(const NodeTurn& t, const std::string& message) const override {
+    EXPECT_EQ(t.error, "the server reported an error mid-stream: " + message);
+  }
+};
 
-TEST_F(OpenAiE2E, SecondTurnSendsEachNodesConversation) {
-  Launch({}, "Be brief.");
-  json::object request = SecondTurnRequest();
-  ASSERT_FALSE(request.empty());
-  EXPECT_EQ(Messages(request), (Conversation{{"system", "Be brief."},
-                                                 {"user", "alpha one"},
-                                                 {"assistant", "Reply to alpha."},
-                                                 {"user", "alpha two"}}));
-}
+using OpenAiE2E = OneAgentE2E<OpenAi>;
+INSTANTIATE_TEST_SUITE_P(OpenAi, AgentE2E, ::testing::Values(&OpenAiE2E::kAgent), AgentName);
 
 TEST_F(OpenAiE2E, ApiKeyComesFromTheNamedVariableAndIsNeverWrittenDown) {
   Launch();
@@ -114,27 +123,6 @@ TEST_F(OpenAiE2E, ApiKeyComesFromTheNamedVariableAndIsNeverWrittenDown) {
   }
 }
 
-TEST_F(OpenAiE2E, InterruptEndsASlowTurnAndLeavesNoTraceInTheConversation) {
-  Launch({}, "");
-  InterruptASlowTurn(std::chrono::seconds(2));
-  std::map<int, NodeTurn> next = InjectAndWait(*client_, swarm_, "Quick one [after]", 0);
-  EXPECT_EQ(next[0].status, "completed") << next[0].error;
-  std::vector<json::object> requests = RequestsFor("[after]");
-  ASSERT_EQ(requests.size(), 1u);
-  EXPECT_EQ(Messages(requests[0]), (Conversation{{"user", "Quick one [after]"}}));
-}
-
-TEST_F(OpenAiE2E, Http401FailsAtOnceWithTheServerMessage) {
-  Launch();
-  stub_->AddRule({{"match", "[401]"}, {"status", 401}, {"error_message", "Incorrect API key provided"}});
-  std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello [401]");
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "failed") << "node " << node;
-    EXPECT_EQ(t.error, "HTTP 401 from " + stub_->url() + "/v1/chat/completions: Incorrect API key provided");
-  }
-  EXPECT_EQ(RequestsFor("[401]").size(), 2u);  // no retry
-}
-
 TEST_F(OpenAiE2E, MissingApiKeyIsNamedInTheError) {
   Launch({{"api_key_env", "CODESWARM_TEST_UNSET_KEY_VARIABLE"}});
   std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello [nokey]", 0);
@@ -143,16 +131,6 @@ TEST_F(OpenAiE2E, MissingApiKeyIsNamedInTheError) {
                                 "/v1/chat/completions: stub: invalid API key (no API key was sent: "
                                 "set the environment variable named by agent.openai.api_key_env, "
                                 "CODESWARM_TEST_UNSET_KEY_VARIABLE)");
-}
-
-TEST_F(OpenAiE2E, Http500IsRetriedThenFailsWithTheServerMessage) {
-  Launch();
-  stub_->AddRule({{"match", "[500]"}, {"status", 500}, {"error_message", "model server exploded"}});
-  std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello [500]", 0);
-  EXPECT_EQ(turns[0].status, "failed");
-  EXPECT_EQ(turns[0].error, "HTTP 500 from " + stub_->url() +
-                                "/v1/chat/completions: model server exploded (after 3 attempts)");
-  EXPECT_EQ(RequestsFor("[500]").size(), 3u);  // max_retries 2
 }
 
 TEST_F(OpenAiE2E, Http429ThenSuccessCompletesAfterRetryAfter) {
@@ -165,31 +143,6 @@ TEST_F(OpenAiE2E, Http429ThenSuccessCompletesAfterRetryAfter) {
   EXPECT_EQ(turns[0].status, "completed") << turns[0].error;
   EXPECT_EQ(turns[0].content, "Hello from the stub model.");
   EXPECT_EQ(RequestsFor("[429]").size(), 2u);
-}
-
-TEST_F(OpenAiE2E, CutStreamFailsWithoutRetryingWhatWasShown) {
-  Launch();
-  stub_->AddRule({{"match", "[cut]"}, {"cut_after", 3}});
-  std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello [cut]");
-  for (auto& [node, t] : turns) {
-    EXPECT_EQ(t.status, "failed") << "node " << node;
-    EXPECT_EQ(t.error.rfind("the stream from " + stub_->url() +
-                                "/v1/chat/completions broke off before the answer was complete: ",
-                            0),
-              0u)
-        << t.error;
-    EXPECT_EQ(t.streamed, "Hello from");
-    EXPECT_FALSE(t.content);
-  }
-  EXPECT_EQ(RequestsFor("[cut]").size(), 2u);
-}
-
-TEST_F(OpenAiE2E, StreamErrorFailsWithTheServerMessage) {
-  Launch();
-  stub_->AddRule({{"match", "[fail]"}, {"stream_error", "CUDA out of memory"}});
-  std::map<int, NodeTurn> turns = InjectAndWait(*client_, swarm_, "hello [fail]", 1);
-  EXPECT_EQ(turns[1].status, "failed");
-  EXPECT_EQ(turns[1].error, "the server reported an error mid-stream: CUDA out of memory");
 }
 
 TEST_F(OpenAiE2E, SilentServerIsAbandonedAfterTheIdleTimeout) {

@@ -1,15 +1,21 @@
 #include "worker/agent_process.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/text.h"
 #include "support/temp_dir.h"
 
@@ -19,13 +25,32 @@ namespace {
 using namespace std::chrono_literals;
 using Kind = AgentProcess::Event::Kind;
 
+// True while thread `tid` of this process is blocked in poll() (or ppoll()).
+bool BlockedInPoll(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  return (in >> number) && (number == SYS_poll || number == SYS_ppoll);
+}
+
+// Waits up to `timeout` for `condition`, looking every millisecond.
+template <typename Condition>
+bool WaitUntil(Condition condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 class AgentProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::signal(SIGPIPE, SIG_IGN);  // as in the worker
   }
 
-  std::unique_ptr<AgentProcess> Start(const std::string& script) {
+  std::unique_ptr<AgentProcess> Start(const std::string& script,
+                                      const Clock& clock = SystemClock::Get()) {
     SpawnOptions options;
     options.argv = {"/bin/sh", "-c", script};
     options.new_process_group = true;
@@ -33,14 +58,12 @@ class AgentProcessTest : public ::testing::Test {
     options.stdout_mode = StdioMode::kPipe;
     options.stderr_mode = StdioMode::kFile;
     options.stderr_file = dir_ + "/stderr.log";
-    auto started = AgentProcess::Start(options, "claude");
+    auto started = AgentProcess::Start(options, "claude", clock);
     EXPECT_TRUE(started.ok()) << started.status().message();
     return started.ok() ? std::move(*started) : nullptr;
   }
 
-  static AgentProcess::Clock::time_point In(std::chrono::milliseconds ms) {
-    return AgentProcess::Clock::now() + ms;
-  }
+  static SteadyTime In(std::chrono::milliseconds ms) { return SystemClock::Get().Now() + ms; }
 
   test_support::TempDir tmp_{"cs-agent-process"};
   const std::string dir_ = tmp_.path();
@@ -71,16 +94,41 @@ TEST_F(AgentProcessTest, ExitIsReportedWithItsStatusAndLastStderrLines) {
 
 TEST_F(AgentProcessTest, WakeFromAnotherThreadEndsAWait) {
   auto p = Start("sleep 30");
-  std::thread waker([&] {
-    std::this_thread::sleep_for(100ms);
-    p->Wake();
+  ASSERT_TRUE(p);
+  std::atomic<pid_t> waiter{0};
+  auto next = std::async(std::launch::async, [&] {
+    waiter = ::gettid();
+    return p->Next(In(20s)).kind;  // a wake-up that never comes fails here, not by hanging
   });
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(p->Next(std::nullopt).kind, Kind::kWakeup);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
-  waker.join();
+  // Wake only once the waiter is blocked in poll(), so that the wake-up ends a wait (one that
+  // came first would be seen at once, which WakeBeforeAWaitIsNotLost covers).
+  EXPECT_TRUE(WaitUntil([&] { return waiter != 0 && BlockedInPoll(waiter); }, 5s));
+  p->Wake();
+  EXPECT_EQ(next.get(), Kind::kWakeup);
   EXPECT_EQ(p->Next(In(50ms)).kind, Kind::kTimeout);  // wake-ups do not queue up
   p->Stop(100ms);
+}
+
+TEST_F(AgentProcessTest, WakeBeforeAWaitIsNotLost) {
+  auto p = Start("sleep 30");
+  ASSERT_TRUE(p);
+  p->Wake();
+  p->Wake();
+  EXPECT_EQ(p->Next(In(5s)).kind, Kind::kWakeup);
+  EXPECT_EQ(p->Next(In(50ms)).kind, Kind::kTimeout);
+  p->Stop(100ms);
+}
+
+TEST_F(AgentProcessTest, DeadlinesAreReadOnTheInjectedClock) {
+  ManualClock clock;
+  auto p = Start("sleep 30", clock);
+  ASSERT_TRUE(p);
+  SteadyTime deadline = clock.Now() + 1h;
+  clock.Advance(1h);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(p->Next(deadline).kind, Kind::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);  // no real hour, no real wait
+  p->Kill();
 }
 
 TEST_F(AgentProcessTest, ExitIsNoticedWhileAGrandchildKeepsStdoutOpen) {
@@ -91,15 +139,16 @@ TEST_F(AgentProcessTest, ExitIsNoticedWhileAGrandchildKeepsStdoutOpen) {
   ASSERT_GT(grandchild, 0);
   EXPECT_EQ(p->Next(In(5s)).kind, Kind::kExited);
   EXPECT_EQ(p->DescribeExit(), "claude exited (exit code 0)");
-  // What was left of its process group went with it.
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
-    gone = text.empty() || text.find(") Z") != std::string::npos;
-    if (!gone) std::this_thread::sleep_for(20ms);
+  // What was left of its process group went with it: its pidfd turns readable when it exits
+  // (opening one fails when it is already gone).
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, grandchild, 0));
+  if (pidfd >= 0) {
+    pollfd exited{pidfd, POLLIN, 0};
+    EXPECT_EQ(::poll(&exited, 1, 5000), 1) << "pid " << grandchild << " lives on";
+    ::close(pidfd);
+  } else {
+    EXPECT_EQ(errno, ESRCH);
   }
-  EXPECT_TRUE(gone);
 }
 
 TEST_F(AgentProcessTest, StopEscalatesToKillForAProcessThatIgnoresEofAndTerm) {

@@ -7,9 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
 #include <thread>
 
+#include "common/clock.h"
 #include "unit/recording_sink.h"
 #include "support/temp_dir.h"
 
@@ -17,6 +22,56 @@ namespace codeswarm::worker::claude {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A hand-driven clock that the test thread advances while the agent thread reads it. Once
+// armed, its next reading makes the future of next_read() ready.
+class SharedManualClock : public Clock {
+ public:
+  SteadyTime Now() const override {
+    SteadyTime now{Duration(ticks_.load())};
+    if (armed_.exchange(false)) read_.set_value();
+    return now;
+  }
+  int64_t WallMillis() const override { return 0; }
+  void Advance(Duration d) { ticks_ += d.count(); }
+  void Arm() { armed_ = true; }
+  std::future<void> next_read() { return read_.get_future(); }
+
+ private:
+  std::atomic<Duration::rep> ticks_{0};
+  mutable std::atomic<bool> armed_{false};
+  mutable std::promise<void> read_;
+};
+
+// A RecordingSink that also runs `on_delta` (on the agent thread) after each delta.
+class DeltaHookSink : public RecordingSink {
+ public:
+  explicit DeltaHookSink(std::function<void()> on_delta) : on_delta_(std::move(on_delta)) {}
+  void Delta(std::string_view text) override {
+    RecordingSink::Delta(text);
+    on_delta_();
+  }
+
+ private:
+  std::function<void()> on_delta_;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs a function when the scope ends.
+class AtScopeExit {
+ public:
+  explicit AtScopeExit(std::function<void()> f) : f_(std::move(f)) {}
+  ~AtScopeExit() { f_(); }
+  AtScopeExit(const AtScopeExit&) = delete;
+  AtScopeExit& operator=(const AtScopeExit&) = delete;
+
+ private:
+  std::function<void()> f_;
+};
 
 class ClaudeAgentTest : public ::testing::Test {
  protected:
@@ -42,71 +97,89 @@ class ClaudeAgentTest : public ::testing::Test {
 TEST_F(ClaudeAgentTest, MissingBinaryFailsStartAndEveryTurnWithTheCause) {
   ClaudeAgentSettings settings;
   settings.binary = "/nonexistent/claude";
-  ClaudeAgent agent(settings);
-  Status started = agent.Start(context_);
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(settings);
+  Status started = agent->Start(context_);
   ASSERT_FALSE(started.ok());
   EXPECT_NE(started.message().find("/nonexistent/claude"), std::string::npos) << started.message();
   EXPECT_NE(started.message().find("No such file"), std::string::npos) << started.message();
   RecordingSink sink;
-  TurnOutcome outcome = agent.RunTurn(Turn(1), sink);
+  TurnOutcome outcome = agent->RunTurn(Turn(1), sink);
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kFailed);
   EXPECT_EQ(outcome.error, started.message());
 }
 
 TEST_F(ClaudeAgentTest, ClaudeExitingAtStartFailsStartWithItsStderr) {
-  ClaudeAgent agent(Fake("no-init"));
-  Status started = agent.Start(context_);
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("no-init"));
+  Status started = agent->Start(context_);
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.message(),
             "claude exited (exit code 1); last stderr: error: unknown option '--no-init'");
 }
 
 TEST_F(ClaudeAgentTest, TurnsRunOneAfterAnotherInOneProcess) {
-  ClaudeAgent agent(Fake("answer"));
-  ASSERT_TRUE(agent.Start(context_).ok());
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("answer"));
+  ASSERT_TRUE(agent->Start(context_).ok());
   for (int turn : {1, 2}) {
     RecordingSink sink;
-    TurnOutcome outcome = agent.RunTurn(Turn(turn), sink);
+    TurnOutcome outcome = agent->RunTurn(Turn(turn), sink);
     EXPECT_EQ(outcome.status, TurnOutcome::Status::kCompleted) << outcome.error;
     EXPECT_EQ(sink.deltas, std::vector<std::string>{"echo"});
     EXPECT_EQ(sink.messages, std::vector<std::string>{"echo"});
     ASSERT_EQ(sink.usages.size(), 1u);
     EXPECT_EQ(sink.usages[0].total_tokens, 4);
   }
-  agent.Stop();
+  agent->Stop();
 }
 
 TEST_F(ClaudeAgentTest, ProcessDyingMidTurnFailsItWithExitStatusAndStderr) {
-  ClaudeAgent agent(Fake("die"));
-  ASSERT_TRUE(agent.Start(context_).ok());
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("die"));
+  ASSERT_TRUE(agent->Start(context_).ok());
   RecordingSink sink;
-  TurnOutcome outcome = agent.RunTurn(Turn(1), sink);
+  TurnOutcome outcome = agent->RunTurn(Turn(1), sink);
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kFailed);
   EXPECT_EQ(outcome.error, "claude exited (exit code 7); last stderr: fatal: stub crash");
   EXPECT_EQ(sink.deltas, std::vector<std::string>{"echo"});
   EXPECT_TRUE(std::filesystem::exists(context_.work_dir + "/claude.stderr.log"));
 
   RecordingSink later;
-  EXPECT_EQ(agent.RunTurn(Turn(2), later).error, outcome.error);
+  EXPECT_EQ(agent->RunTurn(Turn(2), later).error, outcome.error);
 }
 
-TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledAfterTheGrace) {
-  ClaudeAgent agent(Fake("deaf"), 300ms);
-  ASSERT_TRUE(agent.Start(context_).ok());
-  std::thread interrupter([&] {
-    std::this_thread::sleep_for(100ms);
-    agent.Interrupt();
+TEST_F(ClaudeAgentTest, ClaudeIgnoringAnInterruptIsKilledWhenTheGraceHasPassed) {
+  SharedManualClock clock;
+  std::unique_ptr<Agent> agent = MakeClaudeAgent(Fake("deaf"), clock);
+  ASSERT_TRUE(agent->Start(context_).ok());
+  // Interrupted as soon as it streams, from the agent thread: the turn is surely running. The
+  // clock's next reading is the turn loop taking note of the interrupt: when the grace began.
+  std::future<void> grace_began = clock.next_read();
+  DeltaHookSink sink([&] {
+    agent->Interrupt();
+    clock.Arm();
   });
-  RecordingSink sink;
-  auto start = std::chrono::steady_clock::now();
-  TurnOutcome outcome = agent.RunTurn(Turn(1), sink);
-  interrupter.join();
+  std::future<TurnOutcome> turn =
+      std::async(std::launch::async, [&] { return agent->RunTurn(Turn(1), sink); });
+  const std::string stderr_log = context_.work_dir + "/claude.stderr.log";
+  // Should an assertion end the test with the turn still running, the fake is killed (it wrote
+  // its pid first) so that the turn ends and the future can be destroyed.
+  AtScopeExit end_turn([&] {
+    if (turn.valid() && turn.wait_for(0s) != std::future_status::ready) {
+      std::string log = ReadAll(stderr_log);
+      if (log.rfind("pid ", 0) == 0) ::kill(std::stoi(log.substr(4)), SIGKILL);
+    }
+  });
+  ASSERT_EQ(grace_began.wait_for(10s), std::future_status::ready) << "the turn never streamed";
+  // The grace runs on the clock, which has not moved.
+  EXPECT_EQ(turn.wait_for(50ms), std::future_status::timeout);
+  clock.Advance(10s);  // claude's interrupt grace
+  agent->Interrupt();  // repeated, as the worker does: wakes the turn loop to look at the clock
+  ASSERT_EQ(turn.wait_for(10s), std::future_status::ready);
+  TurnOutcome outcome = turn.get();
   EXPECT_EQ(outcome.status, TurnOutcome::Status::kInterrupted);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(outcome.error, "claude did not end the interrupted turn within 10 s; it was killed");
   RecordingSink later;
-  TurnOutcome next = agent.RunTurn(Turn(2), later);
+  TurnOutcome next = agent->RunTurn(Turn(2), later);
   EXPECT_EQ(next.status, TurnOutcome::Status::kFailed);
-  EXPECT_NE(next.error.find("was killed"), std::string::npos) << next.error;
+  EXPECT_EQ(next.error, outcome.error);
 }
 
 }  // namespace

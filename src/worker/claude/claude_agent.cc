@@ -1,149 +1,101 @@
 #include "worker/claude/claude_agent.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/json.hpp>
+
+#include <functional>
 
 #include "worker/claude/claude_command.h"
 #include "worker/claude/claude_protocol.h"
 #include "worker/claude/claude_turn_mapper.h"
+#include "worker/process_agent.h"
 
 namespace codeswarm::worker::claude {
 namespace json = boost::json;
 
 namespace {
 
-using std::chrono::milliseconds;
+// What the turns of one claude process share.
+struct ClaudeSession {
+  const ClaudeAgentSettings settings;
+  int64_t requests = 0;
 
-constexpr milliseconds kStopGrace{3000};
+  // Control requests are numbered "codeswarm-<what>-<n>".
+  std::string NextRequestId(std::string_view what) {
+    return "codeswarm-" + std::string(what) + "-" + std::to_string(++requests);
+  }
+};
 
-// One stdout line as a JSON object; nullopt (logged) for anything else.
-std::optional<json::object> ParseLine(const std::string& line) {
-  boost::system::error_code ec;
-  json::value value = json::parse(line, ec);
-  if (ec || !value.is_object()) {
-    spdlog::debug("claude wrote a line that is not a JSON object: {}", line.substr(0, 200));
+// One claude turn: the user message, then claude's stream until its `result`.
+class ClaudeTurn : public ProcessAgent::Turn {
+ public:
+  ClaudeTurn(ClaudeSession& session, AgentChannel& channel, const TurnRequest& request,
+             TurnSink& sink)
+      : session_(session),
+        channel_(channel),
+        prompt_(request.prompt),
+        mapper_(sink, session.settings.approval_decision) {}
+
+  Status Begin() override { return channel_.Send(UserMessageLine(prompt_)); }
+
+  Status SendInterrupt() override {
+    mapper_.SetInterruptRequested();
+    return channel_.Send(ControlRequestLine(session_.NextRequestId("interrupt"), "interrupt"));
+  }
+
+  std::optional<TurnOutcome> OnMessage(const json::object& message) override {
+    if (std::optional<std::string> answer = mapper_.OnMessage(message)) {
+      if (!channel_.Send(*answer).ok()) return channel_.ProcessGone();
+    }
+    if (mapper_.finished()) return mapper_.outcome();
     return std::nullopt;
   }
-  return std::move(value.get_object());
-}
+
+ private:
+  ClaudeSession& session_;
+  AgentChannel& channel_;
+  const std::string prompt_;
+  ClaudeTurnMapper mapper_;
+};
+
+// Claude Code's stream-json mode: the `initialize` control request, then a ClaudeTurn each.
+class StreamJsonProtocol : public ProcessAgent::Protocol {
+ public:
+  explicit StreamJsonProtocol(ClaudeAgentSettings settings) : session_{std::move(settings), 0} {}
+
+  Status Handshake(AgentChannel& channel, const AgentContext&, SteadyTime deadline) override {
+    std::string id = session_.NextRequestId("initialize");
+    if (!channel.Send(ControlRequestLine(id, "initialize")).ok()) {
+      return Status::Unavailable(channel.ProcessGone().error);
+    }
+    auto on_message = [&](const json::object& message) -> std::optional<Status> {
+      if (StringAt(message, "type") != "control_response") return std::nullopt;
+      const json::object& response = ObjectAt(message, "response");
+      if (StringAt(response, "request_id") != id) return std::nullopt;
+      if (StringAt(response, "subtype") == "success") return Status::Ok();
+      return Status::Unavailable("claude refused to start: " +
+                                 std::string(StringAt(response, "error")));
+    };
+    return channel.Await("its initialize request", deadline, on_message);
+  }
+
+  std::unique_ptr<ProcessAgent::Turn> NewTurn(AgentChannel& channel, const TurnRequest& turn,
+                                              TurnSink& sink) override {
+    return std::make_unique<ClaudeTurn>(session_, channel, turn, sink);
+  }
+
+ private:
+  ClaudeSession session_;
+};
 
 }  // namespace
 
-ClaudeAgent::ClaudeAgent(ClaudeAgentSettings settings, milliseconds interrupt_grace)
-    : settings_(std::move(settings)), interrupt_grace_(interrupt_grace) {}
-
-ClaudeAgent::~ClaudeAgent() = default;
-
-std::string ClaudeAgent::NextRequestId(std::string_view what) {
-  return "codeswarm-" + std::string(what) + "-" + std::to_string(++next_request_);
-}
-
-Status ClaudeAgent::Start(const AgentContext& context) {
-  std::string dir = context.work_dir.empty() ? "." : context.work_dir;
-  Result<std::unique_ptr<AgentProcess>> started =
-      AgentProcess::Start(ClaudeSpawnOptions(settings_, context, dir + "/" + kStderrFile),
-                          "claude");
-  if (!started.ok()) {
-    std::string why = started.status().message();
-    if (started.status().IsNotFound()) why += " (see agent.claude.binary)";
-    gone_ = why;
-    return Status::Unavailable(why);
-  }
-  process_ = std::move(*started);
-  Status ready = Initialize();
-  if (!ready.ok()) {
-    gone_ = ready.message();
-    process_->Stop(milliseconds(0));
-  }
-  return ready;
-}
-
-Status ClaudeAgent::Initialize() {
-  std::string id = NextRequestId("initialize");
-  if (!process_->WriteLine(ControlRequestLine(id, "initialize")).ok()) {
-    return Status::Unavailable(process_->DescribeExit());
-  }
-  auto deadline = AgentProcess::Clock::now() + kStartTimeout;
-  while (true) {
-    AgentProcess::Event event = process_->Next(deadline);
-    switch (event.kind) {
-      case AgentProcess::Event::Kind::kWakeup:
-        continue;
-      case AgentProcess::Event::Kind::kExited:
-        return Status::Unavailable(process_->DescribeExit());
-      case AgentProcess::Event::Kind::kTimeout: {
-        std::string why = "claude did not answer its initialize request within " +
-                          std::to_string(kStartTimeout.count()) + " s";
-        std::string tail = StderrTail(process_->stderr_path());
-        if (!tail.empty()) why += "; last stderr: " + tail;
-        return Status::Timeout(why);
-      }
-      case AgentProcess::Event::Kind::kLine:
-        break;
-    }
-    std::optional<json::object> message = ParseLine(event.line);
-    if (!message || StringAt(*message, "type") != "control_response") continue;
-    const json::object& response = ObjectAt(*message, "response");
-    if (StringAt(response, "request_id") != id) continue;
-    if (StringAt(response, "subtype") == "success") return Status::Ok();
-    return Status::Unavailable("claude refused to start: " + std::string(StringAt(response, "error")));
-  }
-}
-
-TurnOutcome ClaudeAgent::ProcessGone(std::string why) {
-  gone_ = std::move(why);
-  process_->Stop(milliseconds(0));
-  return TurnOutcome::Failed(gone_);
-}
-
-TurnOutcome ClaudeAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
-  if (!gone_.empty()) return TurnOutcome::Failed(gone_);
-  interrupt_requested_ = false;
-  if (!process_->WriteLine(UserMessageLine(turn.prompt)).ok()) {
-    return ProcessGone(process_->DescribeExit());
-  }
-  ClaudeTurnMapper mapper(sink, settings_.approval_decision);
-  bool interrupt_sent = false;
-  std::optional<AgentProcess::Clock::time_point> deadline;
-  while (true) {
-    if (interrupt_requested_ && !interrupt_sent) {
-      interrupt_sent = true;
-      mapper.SetInterruptRequested();
-      if (!process_->WriteLine(ControlRequestLine(NextRequestId("interrupt"), "interrupt")).ok()) {
-        return ProcessGone(process_->DescribeExit());
-      }
-      deadline = AgentProcess::Clock::now() + interrupt_grace_;
-    }
-    AgentProcess::Event event = process_->Next(deadline);
-    switch (event.kind) {
-      case AgentProcess::Event::Kind::kWakeup:
-        continue;
-      case AgentProcess::Event::Kind::kExited:
-        return ProcessGone(process_->DescribeExit());
-      case AgentProcess::Event::Kind::kTimeout:
-        ProcessGone("claude did not end a turn within " + std::to_string(interrupt_grace_.count()) +
-                    " ms of an interrupt request and was killed");
-        return TurnOutcome::Interrupted(gone_);
-      case AgentProcess::Event::Kind::kLine:
-        break;
-    }
-    std::optional<json::object> message = ParseLine(event.line);
-    if (!message) continue;
-    if (std::optional<std::string> answer = mapper.OnMessage(*message)) {
-      if (!process_->WriteLine(*answer).ok()) return ProcessGone(process_->DescribeExit());
-    }
-    if (mapper.finished()) return mapper.outcome();
-  }
-}
-
-void ClaudeAgent::Interrupt() {
-  interrupt_requested_ = true;
-  if (process_) process_->Wake();
-}
-
-void ClaudeAgent::Stop() {
-  if (process_) process_->Stop(kStopGrace);
+std::unique_ptr<Agent> MakeClaudeAgent(ClaudeAgentSettings settings, const Clock& clock) {
+  using namespace std::chrono_literals;
+  // 60 s to start and answer `initialize`, 10 s to end an interrupted turn, 3 s for each step of
+  // stopping.
+  return std::make_unique<ProcessAgent>(
+      ProcessAgent::Options{"claude", std::bind_front(ClaudeSpawnOptions, settings), 60s, 10s, 3s},
+      std::make_unique<StreamJsonProtocol>(settings), clock);  // both copy: either goes first
 }
 
 }  // namespace codeswarm::worker::claude

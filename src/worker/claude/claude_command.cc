@@ -1,20 +1,15 @@
 #include "worker/claude/claude_command.h"
 
+#include "worker/agent_process.h"
+
 namespace codeswarm::worker::claude {
 
 SpawnOptions ClaudeSpawnOptions(const ClaudeAgentSettings& settings, const AgentContext& context,
                                 const std::string& stderr_path) {
-  SpawnOptions options;
-  options.argv = {settings.binary,
-                  "-p",
-                  "--input-format",
-                  "stream-json",
-                  "--output-format",
-                  "stream-json",
-                  "--verbose",
-                  "--include-partial-messages",
-                  "--permission-prompt-tool",
-                  "stdio"};
+  SpawnOptions options = AgentSpawnOptions(
+      {settings.binary, "-p", "--input-format", "stream-json", "--output-format", "stream-json",
+       "--verbose", "--include-partial-messages", "--permission-prompt-tool", "stdio"},
+      context.work_dir, stderr_path);
   if (!settings.model.empty()) options.argv.push_back("--model=" + settings.model);
   for (const std::string& tool : settings.allowed_tools) {
     options.argv.push_back("--allowedTools=" + tool);
@@ -30,12 +25,6 @@ SpawnOptions ClaudeSpawnOptions(const ClaudeAgentSettings& settings, const Agent
     options.env_overrides.emplace_back("CLAUDE_CONFIG_DIR", settings.config_dir);
   }
   options.env_remove.push_back("CODESWARM_SECRET");
-  options.cwd = context.work_dir;
-  options.new_process_group = true;
-  options.stdin_mode = StdioMode::kPipe;
-  options.stdout_mode = StdioMode::kPipe;
-  options.stderr_mode = StdioMode::kFile;
-  options.stderr_file = stderr_path;
   return options;
 }
 

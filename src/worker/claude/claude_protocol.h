@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "worker/agent.h"
+#include "worker/json_fields.h"
 
 namespace codeswarm::worker::claude {
 
@@ -46,13 +47,5 @@ std::string ToolSubject(std::string_view tool_name, const boost::json::value& in
 //   total_tokens        = input_tokens + output_tokens (the sum of claude's four counts)
 // Missing or non-integer fields count as 0.
 TokenUsage UsageFromResult(const boost::json::object& usage);
-
-// Lenient field readers: a missing field or one of another type reads as empty / 0 / an empty
-// object, since claude's messages carry many optional fields.
-std::string_view StringAt(const boost::json::object& object, std::string_view key);
-int64_t IntAt(const boost::json::object& object, std::string_view key);
-const boost::json::object& ObjectAt(const boost::json::object& object, std::string_view key);
-// True when the field is present and not null.
-bool HasValue(const boost::json::object& object, std::string_view key);
 
 }  // namespace codeswarm::worker::claude

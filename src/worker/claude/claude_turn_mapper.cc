@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "common/text.h"
+#include "worker/answer_text.h"
 #include "worker/claude/claude_protocol.h"
 
 namespace codeswarm::worker::claude {
@@ -10,7 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kBlockSeparator = "\n\n";
 constexpr std::string_view kDenyMessage = "denied by the Codeswarm approval policy";
 
 bool OfSubagent(const json::object& message) { return HasValue(message, "parent_tool_use_id"); }
@@ -36,7 +36,7 @@ std::optional<std::string> ClaudeTurnMapper::OnMessage(const json::object& messa
 
 void ClaudeTurnMapper::StreamText(const std::string& block, std::string_view text) {
   if (text.empty()) return;
-  if (block != streaming_block_ && streamed_text_) sink_.Delta(kBlockSeparator);
+  if (block != streaming_block_ && streamed_text_) sink_.Delta(kAnswerPieceSeparator);
   streaming_block_ = block;
   streamed_text_ = true;
   sink_.Delta(text);
@@ -102,14 +102,7 @@ std::optional<std::string> ClaudeTurnMapper::OnControlRequest(const json::object
 }
 
 void ClaudeTurnMapper::OnResult(const json::object& message) {
-  if (!texts_.empty()) {
-    std::string text;
-    for (const std::string& t : texts_) {
-      if (!text.empty()) text += kBlockSeparator;
-      text += t;
-    }
-    sink_.Message(text);
-  }
+  if (!texts_.empty()) sink_.Message(JoinAnswerPieces(texts_));
   if (const json::value* usage = message.if_contains("usage"); usage && usage->is_object()) {
     sink_.Usage(UsageFromResult(usage->get_object()));
   }

@@ -1,23 +1,19 @@
 #include "worker/codex/codex_protocol.h"
 
+#include "worker/agent_process.h"
+
 namespace codeswarm::worker::codex {
 namespace json = boost::json;
 
 SpawnOptions AppServerSpawnOptions(const CodexAgentSettings& settings, const AgentContext& context,
                                    const std::string& stderr_path) {
-  SpawnOptions options;
-  options.argv = {settings.binary, "app-server"};
+  std::vector<std::string> argv = {settings.binary, "app-server"};
   for (const std::string& override_value : settings.config) {
-    options.argv.push_back("-c");
-    options.argv.push_back(override_value);
+    argv.push_back("-c");
+    argv.push_back(override_value);
   }
+  SpawnOptions options = AgentSpawnOptions(std::move(argv), context.work_dir, stderr_path);
   if (!settings.codex_home.empty()) options.env_overrides.emplace_back("CODEX_HOME", settings.codex_home);
-  options.cwd = context.work_dir;
-  options.new_process_group = true;
-  options.stdin_mode = StdioMode::kPipe;
-  options.stdout_mode = StdioMode::kPipe;
-  options.stderr_mode = StdioMode::kFile;
-  options.stderr_file = stderr_path;
   return options;
 }
 
@@ -87,26 +83,6 @@ IncomingMessage ClassifyMessage(const json::object& message) {
     if (m.error.empty()) m.error = json::serialize(*error);
   }
   return m;
-}
-
-const json::object& ObjectAt(const json::object& object, std::string_view key) {
-  static const json::object kEmpty;
-  const json::value* v = object.if_contains(key);
-  return v != nullptr && v->is_object() ? v->get_object() : kEmpty;
-}
-
-std::string_view StringAt(const json::object& object, std::string_view key) {
-  const json::value* v = object.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-int64_t IntAt(const json::object& object, std::string_view key) {
-  const json::value* v = object.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
-  return 0;
 }
 
 }  // namespace codeswarm::worker::codex

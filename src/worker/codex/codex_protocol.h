@@ -13,6 +13,7 @@
 #include "common/subprocess.h"
 #include "worker/agent.h"
 #include "worker/agent_settings.h"
+#include "worker/json_fields.h"
 
 namespace codeswarm::worker::codex {
 
@@ -53,12 +54,5 @@ struct IncomingMessage {
 
 // REQUIRES: `message` outlives the returned value (params and result point into it).
 IncomingMessage ClassifyMessage(const boost::json::object& message);
-
-// The object at `key` of `object`, or an empty object when it is missing or not an object.
-const boost::json::object& ObjectAt(const boost::json::object& object, std::string_view key);
-// The string at `key`, or "" when it is missing or not a string.
-std::string_view StringAt(const boost::json::object& object, std::string_view key);
-// The integer at `key`, or 0.
-int64_t IntAt(const boost::json::object& object, std::string_view key);
 
 }  // namespace codeswarm::worker::codex

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "worker/answer_text.h"
 #include "worker/codex/codex_protocol.h"
 
 namespace codeswarm::worker::codex {
@@ -9,7 +10,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kMessageSeparator = "\n\n";
 
 TokenUsage UsageFromBreakdown(const json::object& b) {
   TokenUsage u;
@@ -117,7 +117,7 @@ void CodexTurnMapper::OnNotification(std::string_view method, const json::object
 void CodexTurnMapper::StreamText(const std::string& item_id, std::string_view text) {
   if (text.empty()) return;
   if (item_id != streaming_item_) {
-    if (streamed_text_) sink_.Delta(kMessageSeparator);
+    if (streamed_text_) sink_.Delta(kAnswerPieceSeparator);
     streaming_item_ = item_id;
     streamed_items_.insert(item_id);
   }
@@ -148,14 +148,7 @@ void CodexTurnMapper::OnTokenUsage(const json::object& params) {
 }
 
 void CodexTurnMapper::OnTurnCompleted(const json::object& turn) {
-  if (!messages_.empty()) {
-    std::string text;
-    for (const std::string& m : messages_) {
-      if (!text.empty()) text += kMessageSeparator;
-      text += m;
-    }
-    sink_.Message(text);
-  }
+  if (!messages_.empty()) sink_.Message(JoinAnswerPieces(messages_));
   if (usage_seen_) sink_.Usage(UsageGrowth(usage_at_start_, *thread_usage_));
 
   std::string_view status = StringAt(turn, "status");

@@ -3,22 +3,15 @@
 #include <boost/json.hpp>
 
 #include "common/text.h"
+#include "worker/json_fields.h"
 
 namespace codeswarm::worker::openai {
 namespace json = boost::json;
 
 namespace {
 
-int64_t IntAt(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
-  return 0;
-}
-
-const json::object* ObjectAt(const json::object& o, std::string_view key) {
+// The object at `key`, or null when there is none (absent and empty differ here).
+const json::object* FindObject(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
 }
@@ -28,10 +21,10 @@ TokenUsage UsageFrom(const json::object& u) {
   usage.input_tokens = IntAt(u, "prompt_tokens");
   usage.output_tokens = IntAt(u, "completion_tokens");
   usage.total_tokens = IntAt(u, "total_tokens");
-  if (const json::object* details = ObjectAt(u, "prompt_tokens_details")) {
+  if (const json::object* details = FindObject(u, "prompt_tokens_details")) {
     usage.cached_input_tokens = IntAt(*details, "cached_tokens");
   }
-  if (const json::object* details = ObjectAt(u, "completion_tokens_details")) {
+  if (const json::object* details = FindObject(u, "completion_tokens_details")) {
     usage.reasoning_output_tokens = IntAt(*details, "reasoning_tokens");
   }
   if (usage.total_tokens == 0) usage.total_tokens = usage.input_tokens + usage.output_tokens;
@@ -97,14 +90,14 @@ Status ChatStreamReader::OnData(std::string_view data) {
     return Status::IoError("the server reported an error mid-stream: " +
                            (message.empty() ? json::serialize(*error) : message));
   }
-  if (const json::object* usage = ObjectAt(chunk, "usage")) usage_ = UsageFrom(*usage);
+  if (const json::object* usage = FindObject(chunk, "usage")) usage_ = UsageFrom(*usage);
   const json::value* choices = chunk.if_contains("choices");
   if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) {
     return Status::Ok();
   }
   const json::value& choice = choices->get_array().front();
   if (!choice.is_object()) return Status::Ok();
-  if (const json::object* delta = ObjectAt(choice.get_object(), "delta")) {
+  if (const json::object* delta = FindObject(choice.get_object(), "delta")) {
     const json::value* content = delta->if_contains("content");
     if (content != nullptr && content->is_string() && !content->get_string().empty()) {
       std::string_view piece = content->get_string();

@@ -21,19 +21,18 @@ struct HttpStreamClient::Handles {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // State of one transfer, reached from curl's callbacks.
 struct Transfer {
   CURL* easy;
   const HttpStreamClient::OnBody* on_body;
   HttpStreamClient::Response* response;
-  Clock::time_point last_data;  // when the server last sent something
+  const Clock* clock;
+  SteadyTime last_data;  // when the server last sent something
 };
 
 size_t OnWrite(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  t->last_data = Clock::now();
+  t->last_data = t->clock->Now();
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   t->response->status = static_cast<int>(status);
@@ -46,7 +45,7 @@ size_t OnWrite(char* data, size_t size, size_t count, void* user) {
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  t->last_data = Clock::now();
+  t->last_data = t->clock->Now();
   std::string_view line(data, size * count);
   if (StartsWith(line, "HTTP/")) t->response->retry_after.reset();  // a new header block
   constexpr std::string_view kRetryAfter = "retry-after:";
@@ -64,7 +63,7 @@ struct HeaderList {
 
 }  // namespace
 
-Result<std::unique_ptr<HttpStreamClient>> HttpStreamClient::Create() {
+Result<std::unique_ptr<HttpStreamClient>> HttpStreamClient::Create(const Clock& clock) {
   static std::once_flag global_init;
   std::call_once(global_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   auto handles = std::make_unique<Handles>();
@@ -73,20 +72,20 @@ Result<std::unique_ptr<HttpStreamClient>> HttpStreamClient::Create() {
   if (handles->multi == nullptr || handles->easy == nullptr) {
     return Status::Internal("libcurl could not be initialised");
   }
-  return std::unique_ptr<HttpStreamClient>(new HttpStreamClient(std::move(handles)));
+  return std::unique_ptr<HttpStreamClient>(new HttpStreamClient(std::move(handles), clock));
 }
 
-HttpStreamClient::HttpStreamClient(std::unique_ptr<Handles> handles)
-    : handles_(std::move(handles)) {}
+HttpStreamClient::HttpStreamClient(std::unique_ptr<Handles> handles, const Clock& clock)
+    : handles_(std::move(handles)), clock_(clock) {}
 
 HttpStreamClient::~HttpStreamClient() = default;
 
 void HttpStreamClient::Wake() { curl_multi_wakeup(handles_->multi); }
 
 bool HttpStreamClient::Sleep(std::chrono::milliseconds delay, const ShouldStop& should_stop) {
-  auto deadline = std::chrono::steady_clock::now() + delay;
+  const SteadyTime deadline = clock_.Now() + delay;
   while (!should_stop()) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_.Now());
     if (left.count() <= 0) return true;
     curl_multi_poll(handles_->multi, nullptr, 0, static_cast<int>(std::min<int64_t>(left.count(), 1000)),
                     nullptr);
@@ -98,10 +97,9 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
                                                   const ShouldStop& should_stop) {
   Response response;
   CURL* easy = handles_->easy;
-  Transfer transfer{easy, &on_body, &response, Clock::now()};
+  Transfer transfer{easy, &on_body, &response, &clock_, clock_.Now()};
   // curl's own low-speed limit averages over several seconds; this is exact to the poll tick.
-  const auto idle_limit = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(request.idle_timeout_seconds));
+  const Duration idle_limit = FromSeconds(request.idle_timeout_seconds);
   HeaderList headers;
   for (const std::string& h : request.headers) headers.list = curl_slist_append(headers.list, h.c_str());
   headers.list = curl_slist_append(headers.list, "Expect:");  // no 100-continue round trip
@@ -147,8 +145,8 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
       }
     }
     if (finished || running == 0) break;
-    auto idle_left = transfer.last_data + idle_limit - Clock::now();
-    if (idle_left <= Clock::duration::zero()) {
+    Duration idle_left = transfer.last_data + idle_limit - clock_.Now();
+    if (idle_left <= Duration::zero()) {
       result = CURLE_OPERATION_TIMEDOUT;
       std::snprintf(error_buffer, sizeof error_buffer, "no data from the server for %g s",
                     request.idle_timeout_seconds);

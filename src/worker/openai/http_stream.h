@@ -3,6 +3,9 @@
 // stream without waiting for the next byte or a progress tick. The same handles serve every
 // request, so the connection to the server is reused between turns.
 //
+// The idle timeout and Sleep's delay are measured on the Clock given to Create; curl's own
+// connect timeout is real time.
+//
 // Threading: one thread calls Post and Sleep; Wake may be called from any thread.
 #pragma once
 
@@ -14,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace codeswarm::worker::openai {
@@ -44,7 +48,8 @@ class HttpStreamClient {
   using OnBody = std::function<bool(int status, std::string_view bytes)>;
   using ShouldStop = std::function<bool()>;
 
-  static Result<std::unique_ptr<HttpStreamClient>> Create();
+  // REQUIRES: `clock` outlives the client.
+  static Result<std::unique_ptr<HttpStreamClient>> Create(const Clock& clock = SystemClock::Get());
   ~HttpStreamClient();
   HttpStreamClient(const HttpStreamClient&) = delete;
   HttpStreamClient& operator=(const HttpStreamClient&) = delete;
@@ -58,9 +63,10 @@ class HttpStreamClient {
 
  private:
   struct Handles;
-  explicit HttpStreamClient(std::unique_ptr<Handles> handles);
+  HttpStreamClient(std::unique_ptr<Handles> handles, const Clock& clock);
 
   std::unique_ptr<Handles> handles_;
+  const Clock& clock_;
 };
 
 }  // namespace codeswarm::worker::openai

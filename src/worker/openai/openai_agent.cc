@@ -26,8 +26,9 @@ double Jitter() {
 
 }  // namespace
 
-OpenAiAgent::OpenAiAgent(OpenAiAgentSettings settings, std::optional<RetryPolicy> policy)
-    : settings_(std::move(settings)), policy_(policy.value_or(PolicyFrom(settings_))) {}
+OpenAiAgent::OpenAiAgent(OpenAiAgentSettings settings, std::optional<RetryPolicy> policy,
+                         const Clock& clock)
+    : settings_(std::move(settings)), policy_(policy.value_or(PolicyFrom(settings_))), clock_(clock) {}
 
 std::string OpenAiAgent::EndpointUrl(std::string_view base_url) {
   while (!base_url.empty() && base_url.back() == '/') base_url.remove_suffix(1);
@@ -49,7 +50,7 @@ Status OpenAiAgent::Start(const AgentContext& context) {
     }
   }
   if (!context.system_prompt.empty()) history_.push_back({"system", context.system_prompt});
-  Result<std::unique_ptr<HttpStreamClient>> client = HttpStreamClient::Create();
+  Result<std::unique_ptr<HttpStreamClient>> client = HttpStreamClient::Create(clock_);
   if (!client.ok()) return client.status();
   client_ = std::move(*client);
   spdlog::info("openai agent: model {} at {}", settings_.model, url_);
@@ -127,7 +128,8 @@ TurnOutcome OpenAiAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
     // A 200 whose stream stopped short is retried like a broken connection, if nothing showed.
     if (response.status >= 200 && response.status <= 299) failure.transport_error = true;
     failure.answer_streamed = reader.streamed();
-    if (response.retry_after) failure.retry_after = ParseRetryAfter(*response.retry_after, std::time(nullptr));
+    if (response.retry_after) failure.retry_after = ParseRetryAfter(*response.retry_after,
+                                                            static_cast<std::time_t>(clock_.WallMillis() / 1000));
     std::string what = Describe(response, error_body, reader.streamed());
     std::optional<std::chrono::milliseconds> delay = RetryDelay(failure, retries, policy_, Jitter());
     if (!delay) {

@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "worker/agent.h"
 #include "worker/agent_settings.h"
+#include "common/clock.h"
+#include "worker/agent.h"
 #include "worker/openai/chat_protocol.h"
 #include "worker/openai/http_stream.h"
 #include "worker/openai/retry_policy.h"
@@ -23,8 +24,10 @@ namespace codeswarm::worker::openai {
 
 class OpenAiAgent : public Agent {
  public:
-  // `policy` is for tests; by default max_retries comes from the settings.
-  explicit OpenAiAgent(OpenAiAgentSettings settings, std::optional<RetryPolicy> policy = {});
+  // `policy` is for tests; by default max_retries comes from the settings. Retry delays and the
+  // stream's idle timeout are measured on `clock`, which must outlive the agent.
+  explicit OpenAiAgent(OpenAiAgentSettings settings, std::optional<RetryPolicy> policy = {},
+                       const Clock& clock = SystemClock::Get());
 
   Status Start(const AgentContext& context) override;
   TurnOutcome RunTurn(const TurnRequest& turn, TurnSink& sink) override;
@@ -40,6 +43,7 @@ class OpenAiAgent : public Agent {
 
   const OpenAiAgentSettings settings_;
   const RetryPolicy policy_;
+  const Clock& clock_;
   std::string url_;
   std::vector<std::string> headers_;  // with the Authorization header: never logged
   bool have_api_key_ = false;
