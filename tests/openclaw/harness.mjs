@@ -69,6 +69,18 @@ export function jsonLines(text) {
   });
 }
 
+// The value of `promise`, or null when it has not settled within timeoutMs (its timer never
+// keeps the process alive past that).
+export async function within(promise, timeoutMs) {
+  let timer;
+  const expired = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Polls cond() every 20 ms until it is truthy (returned) or the deadline passes (throws).
 export async function eventually(cond, what, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
@@ -130,8 +142,7 @@ export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
   const exited = new Promise((resolve) => child.on('exit', resolve));
   t.after(async () => {
     child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
-    child.kill('SIGKILL');
+    if ((await within(exited, 10000)) === null) child.kill('SIGKILL');
     // Workers outlive their router by design; a test's must not outlive the test.
     for (const pid of processesWithEnv(`CODESWARM_ROUTER_ADDR=127.0.0.1:${workerPort}`)) {
       try { process.kill(-pid, 'SIGKILL'); } catch { /* no such group */ }
@@ -161,9 +172,13 @@ export function startBackground(argv, { env = {}, cwd, shell = false } = {}) {
   return {
     child, lines, closed, stderr: () => err,
     // Waits for the end (throws after timeoutMs): {code, signal}.
-    wait: (timeoutMs = 20000) => Promise.race([closed, new Promise((_, reject) => setTimeout(
-      () => reject(new Error(`still running after ${timeoutMs} ms: ${argv}\n${lines.join('\n')}\n${err}`)),
-      timeoutMs))]),
+    wait: async (timeoutMs = 20000) => {
+      const status = await within(closed, timeoutMs);
+      if (status === null) {
+        throw new Error(`still running after ${timeoutMs} ms: ${argv}\n${lines.join('\n')}\n${err}`);
+      }
+      return status;
+    },
     kill: () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } },
   };
 }
