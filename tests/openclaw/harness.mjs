@@ -37,11 +37,18 @@ export function freePort() {
   });
 }
 
+// This process's environment with `changes` applied (a variable set to undefined is removed).
+export function environment(changes) {
+  const env = { ...process.env, ...changes };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+  return env;
+}
+
 // Runs a program to its end: {code, signal, out, err}. Kills it (and fails) after timeoutMs.
 export function run(argv, { env = {}, input = '', cwd, timeoutMs = 60000 } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
-      cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'],
+      cwd, env: environment(env), stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
@@ -162,8 +169,8 @@ export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
 // A command running in the background whose stdout lines are collected as they come.
 export function startBackground(argv, { env = {}, cwd, shell = false } = {}) {
   const child = shell
-    ? spawn('bash', ['-c', argv], { cwd, env: { ...process.env, ...env }, detached: true })
-    : spawn(argv[0], argv.slice(1), { cwd, env: { ...process.env, ...env }, detached: true });
+    ? spawn('bash', ['-c', argv], { cwd, env: environment(env), detached: true })
+    : spawn(argv[0], argv.slice(1), { cwd, env: environment(env), detached: true });
   const lines = [];
   let err = '';
   readline.createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
