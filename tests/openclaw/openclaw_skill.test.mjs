@@ -35,6 +35,7 @@ function openclawHome(t, stubPort, { codeswarmConfig } = {}) {
       },
     },
     agents: { defaults: { model: { primary: 'stub/stub-model' }, workspace } },
+    logging: { file: path.join(dir, 'openclaw.log') },  // not the machine-wide /tmp/openclaw
     // exec runs commands with the login shell's PATH: make the codeswarm under test the one found.
     tools: { exec: { pathPrepend: [path.dirname(codeswarmBinary)] } },
   };

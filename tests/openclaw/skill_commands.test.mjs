@@ -50,6 +50,8 @@ test('every command in SKILL.md runs verbatim against a real router', async (t) 
   };
 
   // Configure: OpenClaw's own config command stores the config path for the skill.
+  fs.writeFileSync(env.OPENCLAW_CONFIG_PATH,
+    JSON.stringify({ logging: { file: path.join(dir, 'openclaw.log') } }));
   if (openclawMissing()) {
     t.diagnostic(`not run: ${byKind.get('configure')} (${openclawMissing()})`);
     ran.add('configure');
