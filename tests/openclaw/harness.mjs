@@ -108,7 +108,7 @@ function canConnect(port) {
 }
 
 // Pids of live processes whose environment holds `entry` ("NAME=value").
-function processesWithEnv(entry) {
+export function processesWithEnv(entry) {
   const pids = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -120,6 +120,14 @@ function processesWithEnv(entry) {
     }
   }
   return pids;
+}
+
+// Kills the processes whose environment holds `entry`, with their process groups.
+export function killProcessesWithEnv(entry) {
+  for (const pid of processesWithEnv(entry)) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* not a group leader, or gone */ }
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
 }
 
 // A router of the real binary with its own config (local backend, mock agent), started on free
@@ -151,10 +159,7 @@ export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
     child.kill('SIGTERM');
     if ((await within(exited, 10000)) === null) child.kill('SIGKILL');
     // Workers outlive their router by design; a test's must not outlive the test.
-    for (const pid of processesWithEnv(`CODESWARM_ROUTER_ADDR=127.0.0.1:${workerPort}`)) {
-      try { process.kill(-pid, 'SIGKILL'); } catch { /* no such group */ }
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-    }
+    killProcessesWithEnv(`CODESWARM_ROUTER_ADDR=127.0.0.1:${workerPort}`);
   });
   await eventually(() => canConnect(port), `the router on port ${port} (log: ${dir}/router.out)`);
   return {

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { codeswarmBinary, jsonLines, repoRoot, run, startRouter, startStub, tempDir } from './harness.mjs';
+import { codeswarmBinary, jsonLines, killProcessesWithEnv, repoRoot, run, startRouter, startStub, tempDir }
+  from './harness.mjs';
 import { openclawBinDir, openclawMissing } from './openclaw.mjs';
 import { skillCommands } from './skill_file.mjs';
 
@@ -44,12 +45,26 @@ function openclawHome(t, stubPort, { codeswarmConfig } = {}) {
     config.skills = { entries: { codeswarm: { env: { CODESWARM_CONFIG: codeswarmConfig } } } };
   }
   fs.writeFileSync(path.join(home, '.openclaw', 'openclaw.json'), JSON.stringify(config, null, 2));
+  // Whatever OpenClaw left running (a background exec; a router that codeswarm started by
+  // itself had the skill's config not reached it) ends with the test.
+  t.after(() => killProcessesWithEnv(`HOME=${home}`));
   const env = {
     HOME: home,
     PATH: [path.dirname(codeswarmBinary), openclawBinDir(dir), process.env.PATH].join(':'),
     OPENCLAW_STATE_DIR: undefined, OPENCLAW_CONFIG_PATH: undefined, CODESWARM_CONFIG: undefined,
   };
   return { dir, home, workspace, env };
+}
+
+// The tool calls of a Chat Completions conversation with their results:
+// [{name, args, output}], oldest first.
+function toolCalls(messages) {
+  const outputs = new Map(messages.filter((m) => m.role === 'tool')
+    .map((m) => [m.tool_call_id, typeof m.content === 'string' ? m.content
+      : m.content.map((part) => part.text ?? '').join('')]));
+  return messages.filter((m) => m.role === 'assistant').flatMap((m) => m.tool_calls ?? [])
+    .map((call) => ({ name: call.function.name, args: JSON.parse(call.function.arguments),
+      output: outputs.get(call.id) }));
 }
 
 async function skillsList(env, cwd) {
@@ -120,15 +135,21 @@ test('an OpenClaw agent turn launches, injects and terminates a swarm through ex
         swarm_id: { in: 'tools', pattern: '"event":"swarm_launched","data":\\{"swarm_id":"(s-[0-9a-f]{8})"' },
         answers: { in: 'tools', pattern: '"event":"assistant",.*?"content":"((?:[^"\\\\]|\\\\.)*)"', join: ' | ' },
         terminated: { in: 'tools', pattern: '"event":"swarm_terminated","data":\\{[^}]*"swarm_id":"(s-[0-9a-f]{8})"' },
+        // exec's answer for a command it moved to the background names its process session.
+        follow_session: { in: 'tools', pattern: 'Command still running \\(session ([A-Za-z0-9_-]+)' },
+        // Only the follower (attach) prints swarm_status here: its log reached the conversation.
+        followed: { in: 'tools', pattern: '"event":"swarm_status","data":\\{"swarm_id":"(s-[0-9a-f]{8})"' },
       },
       steps: [
         { tool: 'read', arguments: { path: '{skill_location}' } },
         { tool: 'write', arguments: { path: 'codeswarm-prompts/system.md', content: 'You are a careful C++ reviewer. {skill_rules}.' } },
         { tool: 'exec', arguments: { command: skillCommand('codeswarm --json launch', { n: '2', prompt_file: 'codeswarm-prompts/system.md' }) } },
+        { tool: 'exec', arguments: { command: skillCommand('codeswarm --json attach', { swarm_id: '{swarm_id}' }), background: true, timeoutSeconds: 0 } },
         { tool: 'write', arguments: { path: 'codeswarm-prompts/task.md', content: task } },
         { tool: 'exec', arguments: { command: skillCommand('set -o pipefail; codeswarm --json inject', { swarm_id: '{swarm_id}', nodes: 'all', prompt_file: 'codeswarm-prompts/task.md' }) } },
         { tool: 'exec', arguments: { command: skillCommand('codeswarm --json terminate', { swarm_id: '{swarm_id}' }) } },
-        { reply: 'Swarm {swarm_id} answered: {answers}. Terminated swarm {terminated}.' },
+        { tool: 'process', arguments: { action: 'log', sessionId: '{follow_session}' } },
+        { reply: 'Swarm {swarm_id} answered: {answers}. Followed swarm {followed}. Terminated swarm {terminated}.' },
       ],
     };
     await stub.control({ reset: true, default: { script } });
@@ -141,29 +162,42 @@ test('an OpenClaw agent turn launches, injects and terminates a swarm through ex
     assert.equal(turn.code, 0, turn.out + turn.err);
     t.diagnostic(`OpenClaw's answer: ${result.final}`);
     assert.equal(result.status, 'ok', turn.out);
-    assert.deepEqual([...new Set(result.toolSummary.tools)].sort(), ['exec', 'read', 'write'], turn.out);
+    assert.deepEqual([...new Set(result.toolSummary.tools)].sort(), ['exec', 'process', 'read', 'write'],
+      turn.out);
 
     // The router saw it all: one swarm, launched with the system prompt written to the file,
     // one completed turn per node, and terminated.
     const list = jsonLines((await router.cli(['--json', 'list'])).out)[0].data.swarms;
     const ids = Object.keys(list);
-    assert.equal(ids.length, 1, JSON.stringify(list));
+    assert.equal(ids.length, 1, `the router under test should know one swarm: ${JSON.stringify(list)}`);
     const swarm = ids[0];
     assert.equal(list[swarm].status, 'terminated');
     assert.match(list[swarm].system_prompt, /^You are a careful C\+\+ reviewer\. Never put text/);
     const status = jsonLines((await router.cli(['--json', 'status', swarm])).out)[0].data;
     assert.deepEqual(status.nodes.map((n) => n.turns_completed), [1, 1]);
 
-    // The nodes' answers came back to the model through exec's output, and the model's final
-    // answer, which quotes them, is the turn's answer.
+    // The nodes' answers came back to the model in the tools' results, through the inject and
+    // through the background follower; the model's final answer, which quotes them, is the
+    // turn's answer.
     const requests = await stub.requests();
-    const last = requests.at(-1).body.messages;
-    const toolOutputs = last.filter((m) => m.role === 'tool').map((m) => JSON.stringify(m.content)).join('\n');
-    for (const node of [0, 1]) {
-      assert.ok(toolOutputs.includes(`node ${node} heard: Say which file`), toolOutputs.slice(0, 4000));
+    assert.equal(requests.filter((r) => r.path === '/v1/chat/completions').length, script.steps.length);
+    const calls = toolCalls(requests.at(-1).body.messages);
+    assert.deepEqual(calls.map((c) => c.name), script.steps.filter((s) => s.tool).map((s) => s.tool));
+    const [inject, followLog] = [calls[5], calls[7]];
+    assert.match(inject.args.command, new RegExp(`^set -o pipefail; codeswarm --json inject ${swarm} --nodes all `));
+    assert.deepEqual([followLog.args.action, calls[3].args.background], ['log', true]);
+    for (const output of [inject.output, followLog.output]) {
+      const events = jsonLines(output.replace(/\n\n[^{][^\n]*$/, ''));  // the tool's own note, if any
+      for (const node of [0, 1]) {
+        const answer = events.find((e) => e.event === 'assistant' && e.data.node_id === node);
+        assert.equal(answer?.data.content, `node ${node} heard: ${task}`, output);
+        const end = events.find((e) => e.event === 'turn_complete' && e.data.node_id === node);
+        assert.equal(end?.data.status, 'completed', output);
+      }
     }
     const heard = (node) => `node ${node} heard: ${task.replaceAll('"', '\\"')}`;
-    assert.match(result.final, new RegExp(`^Swarm ${swarm} answered: .* Terminated swarm ${swarm}\\.$`));
-    for (const node of [0, 1]) assert.ok(result.final.includes(heard(node)), result.final);
-    assert.equal(requests.filter((r) => r.path === '/v1/chat/completions').length, 7);
+    const final = result.final.match(/^Swarm (\S+) answered: (.*)\. Followed swarm (\S+)\. Terminated swarm (\S+)\.$/);
+    assert.ok(final, result.final);
+    assert.deepEqual([final[1], final[3], final[4]], [swarm, swarm, swarm]);
+    assert.deepEqual(final[2].split(' | ').sort(), [heard(0), heard(1)]);  // in the order they came
   });

@@ -10,7 +10,7 @@ assistant already made in the request's conversation; past the last step the las
 repeated. Strings in a step may hold "{NAME}" placeholders, replaced by captures:
 CAPTURE is {"in": "system" | "tools" | "all", "pattern": REGEX, "join": SEPARATOR (optional)}:
 the first group of the first match of REGEX in the system messages, the tool results (oldest
-first) or both; with "join", every match, joined. A placeholder whose capture finds nothing is
+first) or both; with "join", every distinct match, in order, joined. A placeholder whose capture finds nothing is
 answered with a reply that names it, so a test sees what the conversation lacked.
 """
 
@@ -38,9 +38,11 @@ def _capture(messages, spec):
     found = []
     for text in _texts(messages, spec.get("in", "all")):
         for match in pattern.finditer(text):
-            found.append(match.group(1) if match.groups() else match.group(0))
+            value = match.group(1) if match.groups() else match.group(0)
             if "join" not in spec:
-                return found[0]
+                return value
+            if value not in found:
+                found.append(value)
     return spec["join"].join(found) if found else None
 
 
