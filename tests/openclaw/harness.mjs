@@ -199,8 +199,11 @@ export function startBackground(argv, { env = {}, cwd, shell = false } = {}) {
 // to its /control, `requests()` reads what it recorded.
 export async function startStub(t) {
   const python = process.env.CODESWARM_PYTHON || 'python3';
+  // Its stderr (tracebacks of connections a client dropped) goes to a file beside the test's.
+  const log = fs.openSync(path.join(tempDir(t, 'codeswarm-stub-'), 'stub.err'), 'w');
   const child = spawn(python, [path.join(repoRoot, 'tests/stub/stub_model_server.py'),
-    '--exit-on-stdin-eof'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    '--exit-on-stdin-eof'], { stdio: ['pipe', 'pipe', log] });
+  fs.closeSync(log);
   t.after(() => { child.stdin.end(); child.kill('SIGKILL'); });
   const port = await new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });

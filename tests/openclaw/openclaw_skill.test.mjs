@@ -2,8 +2,9 @@
 // scripts/test-env.d/30-openclaw.sh): installed by integrations/openclaw/install.sh, listed as
 // ready by OpenClaw's skill loader, and used in one agent turn (`openclaw agent exec`, OpenClaw's
 // embedded runtime, no Gateway) whose model is the stub model server playing a scripted
-// conversation that follows SKILL.md: read the skill, write the prompts to files, launch, inject,
-// terminate through OpenClaw's `exec` tool, and answer with what the nodes said.
+// conversation that follows SKILL.md: read the skill, write the prompts to files, launch, follow
+// in the background, inject and terminate through OpenClaw's `exec` tool, read the follower with
+// `process`, and answer with what the nodes said.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
