@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Codeswarm (installing its packages), brings up what the tests need (each
 # scripts/test-env.d/*.sh hook: a real Slurm cluster and sshd, the real agent CLIs, ...), runs
-# every test suite with ctest (unit, end-to-end against the real binary, Slurm, agents), takes
+# every test suite with ctest (unit, end-to-end against the real binary, Slurm, agents) and
+# node's test runner (the --json contract and the OpenClaw skill, tests/openclaw/), takes
 # down what it brought up, then builds again with AddressSanitizer+UBSan and with
 # ThreadSanitizer and runs the unit and core end-to-end tests under each.
 # Prints the runners' summaries; exits non-zero when any test fails.
@@ -56,6 +57,40 @@ stage() {
 }
 
 stage "all tests" "${CODESWARM_BUILD_DIR:-build}" "$@"
+
+# Runs node's test runner on the files $2... (on the Node 24 of scripts/test-env.d/30-openclaw.sh,
+# which OpenClaw needs) against the binary of the build, and records the outcome for the summary
+# like stage() does, with the names of the failed tests.
+node_stage() {
+  local name=$1
+  shift
+  echo "== $name" >&2
+  if [ ! -x "${CODESWARM_NODE24:-}" ]; then
+    status=1
+    summary+=("FAILED  $name: no Node 24 (scripts/test-env.d/30-openclaw.sh did not set CODESWARM_NODE24)")
+    return
+  fi
+  local out
+  out=$(mktemp)
+  if CODESWARM_REQUIRE_OPENCLAW=1 CODESWARM_BINARY="$root/${CODESWARM_BUILD_DIR:-build}/codeswarm" \
+    "$CODESWARM_NODE24" --test --test-reporter=spec --test-timeout=300000 "$@" 2>&1 | tee "$out"; then
+    local pass fail
+    pass=$(grep -oE '^ℹ pass [0-9]+' "$out" | tail -1 | cut -d' ' -f3) || true
+    fail=$(grep -oE '^ℹ fail [0-9]+' "$out" | tail -1 | cut -d' ' -f3) || true
+    summary+=("passed  $name (${pass:-?} passed, ${fail:-?} failed)")
+  else
+    status=1
+    local failed
+    failed=$(sed -n '/failing tests:/,$p' "$out" | tail -n +2 | grep -E '^✖ ' | sed -E 's/^✖ //; s/ \([0-9.]+ms\)$//' |
+      paste -sd';' -) || true
+    summary+=("FAILED  $name: ${failed:-(see above)}")
+  fi
+  rm -f "$out"
+}
+
+# The CLI's --json contract, the commands of the OpenClaw skill and the skill inside the real
+# OpenClaw (tests/openclaw/).
+node_stage "--json contract and OpenClaw skill tests" tests/openclaw/*.test.mjs
 
 if [ "${CODESWARM_SANITIZERS:-1}" != 0 ]; then
   # The core suites (no cluster, no agent binaries): what the sanitizers can see is ours.

@@ -8,6 +8,7 @@ import time
 import uuid
 
 from stub_model_server import route
+import scripted_chat
 
 
 def _text_of(content):
@@ -148,6 +149,8 @@ def chat_completions(handler, ctx):
         value.update(extra)
         return value
 
+    if "script" in b:
+        return _scripted_chat(ctx, body, chunk)
     pieces = ctx.text_pieces()
     if not body.get("stream"):
         u = ctx.usage(pieces)
@@ -166,6 +169,34 @@ def chat_completions(handler, ctx):
         ctx.send_event({"error": {"message": b["stream_error"], "type": "server_error", "code": 500}})
         return ctx.end_stream()
     ctx.send_event(chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        ctx.send_event(chunk([], usage=_chat_usage(ctx.usage(pieces))))
+    ctx.send_event("[DONE]")
+    ctx.end_stream()
+
+
+def _scripted_chat(ctx, body, chunk):
+    """Answers with the script's next step (scripted_chat.py): a tool call or the final text."""
+    step = scripted_chat.next_step(body, ctx.behaviour["script"])
+    if "tool" not in step:
+        pieces = ctx.text_pieces(step.get("reply", ""))
+        finish, deltas = "stop", [{"content": piece} for piece in pieces]
+    else:
+        pieces = []
+        finish = "tool_calls"
+        deltas = [scripted_chat.tool_call_delta(step, "call_" + uuid.uuid4().hex[:12])]
+    if not body.get("stream"):
+        message = {"role": "assistant", "content": "".join(pieces) or None}
+        if deltas and "tool_calls" in deltas[0]:
+            message["tool_calls"] = deltas[0]["tool_calls"]
+        return ctx.send_json(200, chunk([{"index": 0, "finish_reason": finish, "message": message}],
+                                        object="chat.completion", usage=_chat_usage(ctx.usage(pieces))))
+    ctx.start_stream()
+    ctx.send_event(chunk([{"index": 0, "delta": {"role": "assistant", "content": ""},
+                           "finish_reason": None}]))
+    for delta in deltas:
+        ctx.send_event(chunk([{"index": 0, "delta": delta, "finish_reason": None}]))
+    ctx.send_event(chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))
     if (body.get("stream_options") or {}).get("include_usage"):
         ctx.send_event(chunk([], usage=_chat_usage(ctx.usage(pieces))))
     ctx.send_event("[DONE]")

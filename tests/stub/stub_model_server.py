@@ -40,6 +40,10 @@ keys of a behaviour (all optional):
                     for any function tool.
   after_tool_reply  the answer once the tool output came back (default
                     "Done. The tool call finished.")
+  script            Chat Completions only: a scripted conversation, {"steps": [...],
+                    "captures": {...}}: each request is answered with the next tool call of the
+                    script (or its final reply), with values captured from the conversation so
+                    far (a swarm id from a tool's output, say). See scripted_chat.py.
 
 Control (POST /control, JSON object, keys applied in this order):
   {"reset": true}                 forget rules, default, API key and recorded requests
