@@ -24,6 +24,8 @@ using test_support::TempDir;
 
 // A TCP port that was free a moment ago.
 int FreePort();
+// A listening socket on a free loopback port (written to `*port`); the caller closes it.
+int ListenLoopback(int* port);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "e2e/harness.h"
+
 #include <vector>
 
 namespace codeswarm::e2e {
@@ -41,15 +43,7 @@ bool WriteAll(int fd, const char* data, std::size_t size) {
 }  // namespace
 
 TcpProxy::TcpProxy(int target_port) : target_port_(target_port) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(::listen(listen_fd_, 64), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = ListenLoopback(&port_);
   EXPECT_EQ(::pipe2(wake_, O_CLOEXEC | O_NONBLOCK), 0);
   thread_ = std::thread([this] { Run(); });
 }

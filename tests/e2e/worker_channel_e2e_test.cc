@@ -113,15 +113,8 @@ TEST(WorkerChannelE2ETest, SquatterOnTheWorkerAddressLearnsNothingAndCannotRunAn
   WriteFile(payload, "#!/bin/sh\ntouch '" + marker + "'\nsleep 30\n");
   ::chmod(payload.c_str(), 0755);
 
-  int listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listen_fd, 8), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  int port = 0;
+  const int listen_fd = ListenLoopback(&port);
 
   const std::string secret(64, 'c');
   WorkerProcess worker(dir, "node-0", "s-target", secret, port);
@@ -225,43 +218,47 @@ class WorkerChannelRouterTest : public ::testing::Test {
     return {text, count};
   }
 
-  // A router whose workers dial it through `proxy`.
-  std::unique_ptr<RouterProcess> RouterBehindProxy(const TempDir& dir, int worker_port,
-                                                   const TcpProxy& proxy) {
+  // Starts a router whose workers dial it through proxy_, and a client of it.
+  void StartBehindProxy() {
+    const int worker_port = FreePort();
+    proxy_ = std::make_unique<TcpProxy>(worker_port);
     json::array command{"/usr/bin/env",
-                        "CODESWARM_ROUTER_ADDR=127.0.0.1:" + std::to_string(proxy.port()),
+                        "CODESWARM_ROUTER_ADDR=127.0.0.1:" + std::to_string(proxy_->port()),
                         CODESWARM_BINARY, "worker"};
-    proxy_port_ = proxy.port();
-    return std::make_unique<RouterProcess>(
-        dir, json::object{{"router", {{"worker_port", worker_port}}},
-                          {"cluster", {{"local", {{"worker_command", command}}}}}});
+    router_ = std::make_unique<RouterProcess>(
+        dir_, json::object{{"router", {{"worker_port", worker_port}}},
+                           {"cluster", {{"local", {{"worker_command", command}}}}}});
+    router_->Start();
+    client_ = std::make_unique<ProtocolClient>(router_->port());
   }
 
   void TearDown() override {
-    if (proxy_port_ == 0) return;
+    if (!proxy_) return;
     // The harness kills workers by the router address they were given: these were given the
     // proxy's.
     for (pid_t pid :
-         ProcessesWithEnv("CODESWARM_ROUTER_ADDR=127.0.0.1:" + std::to_string(proxy_port_))) {
+         ProcessesWithEnv("CODESWARM_ROUTER_ADDR=127.0.0.1:" + std::to_string(proxy_->port()))) {
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
     }
   }
 
-  int proxy_port_ = 0;
+  TempDir dir_{"channel"};
+  std::unique_ptr<TcpProxy> proxy_;
+  std::unique_ptr<RouterProcess> router_;
+  std::unique_ptr<ProtocolClient> client_;
 };
 
 TEST_F(WorkerChannelRouterTest, WorkerWithoutTheSwarmsKeyIsRefusedAndTheSwarmGoesOn) {
-  TempDir dir("channel");
-  RouterProcess router(dir);
+  RouterProcess router(dir_);
   router.Start();
   ProtocolClient client(router.port());
   std::string swarm = LaunchAndWait(client, 1);
   std::string other = LaunchAndWait(client, 1);
 
   // A wrong key, and the key of another swarm, for node 0 of `swarm`.
-  WorkerProcess wrong(dir, "wrong-key", swarm, std::string(64, 'f'), router.worker_port());
-  WorkerProcess crossed(dir, "crossed", swarm, StoredSecret(router, other), router.worker_port());
+  WorkerProcess wrong(dir_, "wrong-key", swarm, std::string(64, 'f'), router.worker_port());
+  WorkerProcess crossed(dir_, "crossed", swarm, StoredSecret(router, other), router.worker_port());
   EXPECT_TRUE(Eventually([&] {
     std::string log = router.log();
     std::size_t first = log.find("refused: TLS handshake or record failed");
@@ -283,19 +280,16 @@ TEST_F(WorkerChannelRouterTest, WorkerWithoutTheSwarmsKeyIsRefusedAndTheSwarmGoe
 }
 
 TEST_F(WorkerChannelRouterTest, EavesdropperOnTheChannelSeesNoPromptAnswerOrSecret) {
-  TempDir dir("channel");
-  const int worker_port = FreePort();
-  TcpProxy proxy(worker_port);
-  auto router = RouterBehindProxy(dir, worker_port, proxy);
-  router->Start();
-  ProtocolClient client(router->port());
+  StartBehindProxy();
+  ProtocolClient& client = *client_;
+  TcpProxy& proxy = *proxy_;
   std::string swarm = LaunchAndWait(
       client, 2, {{"kind", "mock"}, {"mock", {{"reply", "ANSWER-5e1d {prompt}"}, {"chunks", 6}}}},
       "SYSTEM-PROMPT-c0de");
   std::string injection = InjectAndWait(client, swarm, "PROMPT-7f3a review src/gemm.cc", 2);
   EXPECT_EQ(Deltas(client, injection, 1).first, "ANSWER-5e1d PROMPT-7f3a review src/gemm.cc");
 
-  const std::string secret = StoredSecret(*router, swarm);
+  const std::string secret = StoredSecret(*router_, swarm);
   const std::string wire = proxy.upstream() + proxy.downstream();
   EXPECT_GE(proxy.connections(), 2);
   EXPECT_GT(wire.size(), 2000u);
@@ -308,12 +302,9 @@ TEST_F(WorkerChannelRouterTest, EavesdropperOnTheChannelSeesNoPromptAnswerOrSecr
 }
 
 TEST_F(WorkerChannelRouterTest, AlteredByteMidStreamCostsAReconnectAndNothingElse) {
-  TempDir dir("channel");
-  const int worker_port = FreePort();
-  TcpProxy proxy(worker_port);
-  auto router = RouterBehindProxy(dir, worker_port, proxy);
-  router->Start();
-  ProtocolClient client(router->port());
+  StartBehindProxy();
+  ProtocolClient& client = *client_;
+  TcpProxy& proxy = *proxy_;
   std::string swarm = LaunchAndWait(
       client, 1,
       {{"kind", "mock"}, {"mock", {{"reply", "{prompt}"}, {"chunks", 200}, {"chunk_delay_ms", 5}}}});
@@ -332,8 +323,8 @@ TEST_F(WorkerChannelRouterTest, AlteredByteMidStreamCostsAReconnectAndNothingEls
 
   EXPECT_TRUE(proxy.flipped());
   EXPECT_GE(proxy.connections(), 2) << "the altered record did not cost the connection";
-  EXPECT_NE(router->log().find("TLS handshake or record failed"), std::string::npos)
-      << router->log();
+  EXPECT_NE(router_->log().find("TLS handshake or record failed"), std::string::npos)
+      << router_->log();
   auto [text, count] = Deltas(client, injection, 0);
   EXPECT_EQ(text, prompt) << "lost or doubled text";
   EXPECT_EQ(count, 200);
@@ -349,8 +340,7 @@ TEST_F(WorkerChannelRouterTest, AlteredByteMidStreamCostsAReconnectAndNothingEls
 }
 
 TEST_F(WorkerChannelRouterTest, AgentsProcessesNeverSeeTheSecret) {
-  TempDir dir("channel");
-  RouterProcess router(dir);
+  RouterProcess router(dir_);
   router.Start();
   ProtocolClient client(router.port());
   std::string swarm = LaunchAndWait(client, 1);
