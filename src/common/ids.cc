@@ -33,13 +33,4 @@ std::string NewId(const std::string& prefix) { return prefix + "-" + RandomHex(4
 
 std::string NewSecret() { return RandomHex(32); }
 
-bool ConstantTimeEquals(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return diff == 0;
-}
-
 }  // namespace codeswarm

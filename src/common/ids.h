@@ -14,7 +14,5 @@ std::string NewId(const std::string& prefix);
 // A 256-bit secret, hex encoded.
 std::string NewSecret();
 
-// Compares two secrets in time independent of where they differ.
-bool ConstantTimeEquals(const std::string& a, const std::string& b);
 
 }  // namespace codeswarm
