@@ -83,12 +83,16 @@ HttpReply HttpRequest(const std::string& method, const std::string& url, const s
   return reply;
 }
 
-StubModelServer::StubModelServer() {
+StubModelServer::StubModelServer(std::optional<Tls> tls) : tls_(tls.has_value()) {
   const char* python = std::getenv("CODESWARM_PYTHON");
   SpawnOptions options;
   options.argv = {python != nullptr && *python != '\0' ? python : "python3",
                   std::string(CODESWARM_SOURCE_DIR) + "/tests/stub/stub_model_server.py",
                   "--exit-on-stdin-eof"};
+  if (tls) {
+    options.argv.insert(options.argv.end(),
+                        {"--tls-cert", tls->cert_file, "--tls-key", tls->key_file});
+  }
   options.new_process_group = true;
   // Our end of its stdin closes when this test process ends, however it ends: the stub then
   // exits instead of holding the test runner's output pipe open.
@@ -114,7 +118,9 @@ StubModelServer::~StubModelServer() {
   }
 }
 
-std::string StubModelServer::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string StubModelServer::url() const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+}
 
 void StubModelServer::Control(const json::object& control) {
   HttpReply reply = HttpRequest("POST", url() + "/control", json::serialize(control));

@@ -4,14 +4,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -34,7 +35,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kChunkBytes = 16 * 1024;
 
 struct Url {
@@ -107,6 +108,12 @@ std::string Printf(const char* format, double value) {
 
 // One request's progress, shared by the coroutine that performs it and the loop that drives it.
 struct Exchange {
+  Exchange(const HttpStreamClient::Request& request, const Url& url,
+           const HttpStreamClient::OnBody& on_body, HttpStreamClient::Response& response,
+           const Clock& clock)
+      : request(request), url(url), on_body(on_body), response(response), clock(clock),
+        last_data(clock.Now()) {}
+
   const HttpStreamClient::Request& request;
   const Url& url;
   const HttpStreamClient::OnBody& on_body;
@@ -340,7 +347,7 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
         if (!made.ok()) return fail(made.message());
       }
     }
-    Exchange x{request, *url, on_body, response, clock_, clock_.Now()};
+    Exchange x(request, *url, on_body, response, clock_);
     bool finished = false;
     asio::co_spawn(c.io, c.Run(x, reuse), [&](std::exception_ptr e) {
       finished = true;
