@@ -80,6 +80,12 @@ TestCa MakeTestCa(const std::string& dir) {
   return ca;
 }
 
+// The workers' CA settings: `file` as SSL_CERT_FILE ("" for none) and no SSL_CERT_DIR, whatever
+// the environment running the tests says (CI images often set both).
+AgentUnderTest::Env CaEnvironment(const std::string& file) {
+  return {{"SSL_CERT_FILE", file}, {"SSL_CERT_DIR", ""}};
+}
+
 json::object OpenAiAgent(const std::string& base_url, int max_retries = 0) {
   return {{"kind", "openai"},
           {"openai", {{"base_url", base_url}, {"model", "stub-model"}, {"max_retries", max_retries}}}};
@@ -198,7 +204,7 @@ TEST_F(StaticBinaryTest, WorkersInAnEmptyChrootSpeakHttpsWithTheCaNamedBySslCert
   fs::copy_file(ca.ca_file, root_ + "/ca.pem");
   StubModelServer stub(StubModelServer::Tls{ca.cert_file, ca.key_file});
   std::string base_url = "https://localhost:" + std::to_string(stub.port()) + "/v1";
-  RouterWithClient router(*dir_, ChrootWorkers(OpenAiAgent(base_url)), {{"SSL_CERT_FILE", "/ca.pem"}});
+  RouterWithClient router(*dir_, ChrootWorkers(OpenAiAgent(base_url)), CaEnvironment("/ca.pem"));
   std::string swarm = LaunchSwarm(router.client(), 1, {}, "You are chrooted.");
   ASSERT_FALSE(swarm.empty()) << router.log();
   std::map<int, NodeTurn> turns = InjectAndWait(router.client(), swarm, "hello [tls]");
@@ -211,7 +217,7 @@ TEST_F(StaticBinaryTest, WithoutAnyCaCertificateHttpsFailsNamingWhereItLooked) {
   TestCa ca = MakeTestCa(dir_->path());
   StubModelServer stub(StubModelServer::Tls{ca.cert_file, ca.key_file});
   std::string base_url = "https://localhost:" + std::to_string(stub.port()) + "/v1";
-  RouterWithClient router(*dir_, ChrootWorkers(OpenAiAgent(base_url)));
+  RouterWithClient router(*dir_, ChrootWorkers(OpenAiAgent(base_url)), CaEnvironment(""));
   std::string swarm = LaunchSwarm(router.client(), 1, {}, "You are chrooted.");
   ASSERT_FALSE(swarm.empty()) << router.log();
   std::map<int, NodeTurn> turns = InjectAndWait(router.client(), swarm, "hello [no ca]");
@@ -253,7 +259,7 @@ class OpenAiHttpsAgentE2E : public ::testing::Test {
 };
 
 TEST_F(OpenAiHttpsAgentE2E, CompletesWhenSslCertFileNamesTheServersCa) {
-  NodeTurn t = OneTurn(Url("localhost"), {{"SSL_CERT_FILE", ca_.ca_file}});
+  NodeTurn t = OneTurn(Url("localhost"), CaEnvironment(ca_.ca_file));
   EXPECT_EQ(t.status, "completed") << t.error;
   EXPECT_EQ(t.content, "Hello from the stub model.");
 }
@@ -261,7 +267,7 @@ TEST_F(OpenAiHttpsAgentE2E, CompletesWhenSslCertFileNamesTheServersCa) {
 TEST_F(OpenAiHttpsAgentE2E, RefusesACertificateTheSystemCasDoNotVouchFor) {
   // The worker looks in the usual places and finds this machine's CA bundle (or none): neither
   // trusts the test CA.
-  NodeTurn t = OneTurn(Url("localhost"), {});
+  NodeTurn t = OneTurn(Url("localhost"), CaEnvironment(""));
   EXPECT_EQ(t.status, "failed");
   std::string expected = "cannot reach " + Url("localhost") + "/chat/completions: ";
   EXPECT_EQ(t.error.rfind(expected, 0), 0u) << t.error;
@@ -274,7 +280,7 @@ TEST_F(OpenAiHttpsAgentE2E, RefusesACertificateTheSystemCasDoNotVouchFor) {
 
 TEST_F(OpenAiHttpsAgentE2E, RefusesACertificateForAnotherName) {
   // The certificate names localhost only, not 127.0.0.1.
-  NodeTurn t = OneTurn(Url("127.0.0.1"), {{"SSL_CERT_FILE", ca_.ca_file}});
+  NodeTurn t = OneTurn(Url("127.0.0.1"), CaEnvironment(ca_.ca_file));
   EXPECT_EQ(t.status, "failed");
   EXPECT_NE(t.error.find("the server's certificate is not accepted: IP address mismatch"),
             std::string::npos)
