@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -230,6 +231,53 @@ TEST_F(StaticBinaryTest, WithoutAnyCaCertificateHttpsFailsNamingWhereItLooked) {
             "/etc/ssl/cert.pem, or the directory /etc/ssl/certs exists; install the system's CA "
             "certificates (ca-certificates) or set SSL_CERT_FILE to a PEM bundle");
   TerminateSwarm(router.client(), swarm);
+}
+
+TEST_F(StaticBinaryTest, RouterCliAndWorkersAllFromTheStaticBinary) {
+  // The harness only writes the config here; every process is the static binary: the router,
+  // the workers it starts (its own executable) and each CLI command.
+  RouterProcess config(*dir_);
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {binary_, "--config", config.config_path(), "--no-autostart"});
+    RunOptions options;
+    options.timeout = std::chrono::seconds(60);
+    Result<RunResult> run = RunCommand(args, options);
+    EXPECT_TRUE(run.ok()) << run.status().message();
+    return run.ok() ? *run : RunResult{};
+  };
+  SpawnOptions router_options;
+  router_options.argv = {binary_, "--config", config.config_path(), "router"};
+  router_options.new_process_group = true;
+  router_options.stdout_mode = StdioMode::kFile;
+  router_options.stderr_mode = StdioMode::kFile;
+  router_options.stdout_file = dir_->path() + "/router.out";
+  router_options.stderr_file = router_options.stdout_file;
+  Result<Subprocess> router = Subprocess::Spawn(router_options);
+  ASSERT_TRUE(router.ok()) << router.status().message();
+  ASSERT_TRUE(Eventually([&] { return cli({"list"}).status.success(); }, 10s)) << config.log();
+
+  RunResult launched = cli({"launch", "--nodes", "2", "--prompt", "You are static."});
+  ASSERT_TRUE(launched.status.success()) << launched.stdout_text << launched.stderr_text;
+  std::size_t at = launched.stdout_text.find("launched swarm ");
+  ASSERT_NE(at, std::string::npos) << launched.stdout_text;
+  std::string swarm = launched.stdout_text.substr(at + 15, launched.stdout_text.find(':', at) - at - 15);
+  RunResult injected = cli({"inject", swarm, "--prompt", "hello static"});
+  EXPECT_TRUE(injected.status.success()) << injected.stdout_text << injected.stderr_text;
+  EXPECT_NE(injected.stdout_text.find("node 0 heard: hello static"), std::string::npos)
+      << injected.stdout_text;
+  EXPECT_NE(injected.stdout_text.find("node 1 heard: hello static"), std::string::npos)
+      << injected.stdout_text;
+  EXPECT_NE(injected.stdout_text.find("2/2 nodes completed"), std::string::npos)
+      << injected.stdout_text;
+  EXPECT_TRUE(cli({"terminate", swarm}).status.success());
+
+  router->Signal(SIGTERM);
+  std::optional<ExitStatus> exit = router->WaitFor(std::chrono::seconds(10));
+  if (!exit) {
+    router->Signal(SIGKILL);
+    router->Wait();
+  }
+  EXPECT_TRUE(exit && exit->success()) << ReadFile(router_options.stdout_file);
 }
 
 // ---- HTTPS in the build under test (label agents) --------------------------------------------
