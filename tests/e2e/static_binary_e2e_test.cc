@@ -11,9 +11,9 @@
 // $CODESWARM_STATIC_BINARY, else build-static/codeswarm of the source tree. Without them they
 // are skipped, unless CODESWARM_REQUIRE_STATIC=1 (scripts/test.sh), which makes that a failure.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -46,8 +46,9 @@ std::string MustRun(const std::vector<std::string>& argv) {
   Result<RunResult> run = RunCommand(argv, options);
   EXPECT_TRUE(run.ok()) << argv[0] << ": " << run.status().message();
   if (!run.ok()) return "";
-  EXPECT_TRUE(run->status.success()) << argv[0] << " " << argv.back() << ": "
-                                     << run->status.ToString() << "\n" << run->stderr_text;
+  EXPECT_TRUE(run->status.success())
+      << argv[0] << " " << argv.back() << ": " << run->status.ToString() << "\n"
+      << run->stderr_text;
   return run->stdout_text + run->stderr_text;
 }
 
@@ -59,17 +60,28 @@ struct TestCa {
 
 TestCa MakeTestCa(const std::string& dir) {
   TestCa ca{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
-  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                           "-nodes"};
-  std::vector<std::string> make_ca = {"openssl", "req", "-x509", "-days", "2", "-keyout",
-                                      dir + "/ca.key", "-out", ca.ca_file, "-subj",
-                                      "/CN=codeswarm test CA", "-addext",
-                                      "basicConstraints=critical,CA:TRUE", "-addext",
+  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt",
+                                           "ec_paramgen_curve:prime256v1", "-nodes"};
+  std::vector<std::string> make_ca = {"openssl",
+                                      "req",
+                                      "-x509",
+                                      "-days",
+                                      "2",
+                                      "-keyout",
+                                      dir + "/ca.key",
+                                      "-out",
+                                      ca.ca_file,
+                                      "-subj",
+                                      "/CN=codeswarm test CA",
+                                      "-addext",
+                                      "basicConstraints=critical,CA:TRUE",
+                                      "-addext",
                                       "keyUsage=critical,keyCertSign,cRLSign"};
   make_ca.insert(make_ca.begin() + 2, ec_key.begin(), ec_key.end());
   MustRun(make_ca);
-  std::vector<std::string> make_request = {"openssl", "req", "-keyout", ca.key_file, "-out",
-                                           dir + "/server.csr", "-subj", "/CN=localhost"};
+  std::vector<std::string> make_request = {"openssl",   "req",          "-keyout",
+                                           ca.key_file, "-out",         dir + "/server.csr",
+                                           "-subj",     "/CN=localhost"};
   make_request.insert(make_request.begin() + 2, ec_key.begin(), ec_key.end());
   MustRun(make_request);
   WriteFile(dir + "/server.ext",
@@ -88,8 +100,9 @@ AgentUnderTest::Env CaEnvironment(const std::string& file) {
 }
 
 json::object OpenAiAgent(const std::string& base_url, int max_retries = 0) {
-  return {{"kind", "openai"},
-          {"openai", {{"base_url", base_url}, {"model", "stub-model"}, {"max_retries", max_retries}}}};
+  return {
+      {"kind", "openai"},
+      {"openai", {{"base_url", base_url}, {"model", "stub-model"}, {"max_retries", max_retries}}}};
 }
 
 // A router of the normal build with a client, whose workers run under `worker_command`.
@@ -136,16 +149,18 @@ class StaticBinaryTest : public ::testing::Test {
         << std::strerror(errno);
     // Nothing else: no /lib, no /usr, no /etc/ssl, no /proc, no shell.
     std::vector<std::string> entries;
-    for (const auto& e : fs::recursive_directory_iterator(root_)) entries.push_back(e.path().string());
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+      entries.push_back(e.path().string());
     ASSERT_EQ(entries.size(), 6u);
   }
 
   // The config that runs every worker as the static binary chrooted into root_, and gives it the
   // router's address by name: "localhost" resolves from the chroot's /etc/hosts.
   json::object ChrootWorkers(json::object agent) const {
-    return {{"cluster", {{"local", {{"worker_command", {"chroot", root_, "/codeswarm", "worker"}}}}}},
-            {"router", {{"worker_advertise_host", "localhost"}}},
-            {"agent", std::move(agent)}};
+    return {
+        {"cluster", {{"local", {{"worker_command", {"chroot", root_, "/codeswarm", "worker"}}}}}},
+        {"router", {{"worker_advertise_host", "localhost"}}},
+        {"agent", std::move(agent)}};
   }
 
   std::string binary_;
@@ -157,7 +172,8 @@ TEST_F(StaticBinaryTest, LddFindsNoSharedLibrary) {
   RunOptions options;
   Result<RunResult> ldd = RunCommand({"ldd", binary_}, options);
   ASSERT_TRUE(ldd.ok()) << ldd.status().message();
-  EXPECT_NE((ldd->stdout_text + ldd->stderr_text).find("not a dynamic executable"), std::string::npos)
+  EXPECT_NE((ldd->stdout_text + ldd->stderr_text).find("not a dynamic executable"),
+            std::string::npos)
       << ldd->stdout_text << ldd->stderr_text;
   std::string version = MustRun({binary_, "--version"});
   EXPECT_NE(version.find(CODESWARM_VERSION), std::string::npos) << version;
@@ -223,13 +239,15 @@ TEST_F(StaticBinaryTest, WithoutAnyCaCertificateHttpsFailsNamingWhereItLooked) {
   ASSERT_FALSE(swarm.empty()) << router.log();
   std::map<int, NodeTurn> turns = InjectAndWait(router.client(), swarm, "hello [no ca]");
   EXPECT_EQ(turns[0].status, "failed");
-  EXPECT_EQ(turns[0].error,
-            "cannot reach " + base_url + "/chat/completions: no CA certificates to verify HTTPS "
-            "servers with: SSL_CERT_FILE and SSL_CERT_DIR are not set, and none of "
-            "/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, "
-            "/etc/ssl/ca-bundle.pem, /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, "
-            "/etc/ssl/cert.pem, or the directory /etc/ssl/certs exists; install the system's CA "
-            "certificates (ca-certificates) or set SSL_CERT_FILE to a PEM bundle");
+  EXPECT_EQ(
+      turns[0].error,
+      "cannot reach " + base_url +
+          "/chat/completions: no CA certificates to verify HTTPS "
+          "servers with: SSL_CERT_FILE and SSL_CERT_DIR are not set, and none of "
+          "/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, "
+          "/etc/ssl/ca-bundle.pem, /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, "
+          "/etc/ssl/cert.pem, or the directory /etc/ssl/certs exists; install the system's CA "
+          "certificates (ca-certificates) or set SSL_CERT_FILE to a PEM bundle");
   TerminateSwarm(router.client(), swarm);
 }
 
@@ -260,7 +278,8 @@ TEST_F(StaticBinaryTest, RouterCliAndWorkersAllFromTheStaticBinary) {
   ASSERT_TRUE(launched.status.success()) << launched.stdout_text << launched.stderr_text;
   std::size_t at = launched.stdout_text.find("launched swarm ");
   ASSERT_NE(at, std::string::npos) << launched.stdout_text;
-  std::string swarm = launched.stdout_text.substr(at + 15, launched.stdout_text.find(':', at) - at - 15);
+  std::string swarm =
+      launched.stdout_text.substr(at + 15, launched.stdout_text.find(':', at) - at - 15);
   RunResult injected = cli({"inject", swarm, "--prompt", "hello static"});
   EXPECT_TRUE(injected.status.success()) << injected.stdout_text << injected.stderr_text;
   EXPECT_NE(injected.stdout_text.find("node 0 heard: hello static"), std::string::npos)
@@ -319,9 +338,9 @@ TEST_F(OpenAiHttpsAgentE2E, RefusesACertificateTheSystemCasDoNotVouchFor) {
   EXPECT_EQ(t.status, "failed");
   std::string expected = "cannot reach " + Url("localhost") + "/chat/completions: ";
   EXPECT_EQ(t.error.rfind(expected, 0), 0u) << t.error;
-  bool untrusted = t.error.find("TLS handshake with localhost:" + std::to_string(stub_->port()) +
-                                " failed: the server's certificate is not accepted: ") !=
-                   std::string::npos;
+  bool untrusted =
+      t.error.find("TLS handshake with localhost:" + std::to_string(stub_->port()) +
+                   " failed: the server's certificate is not accepted: ") != std::string::npos;
   bool no_ca = t.error.find("no CA certificates to verify HTTPS servers with") != std::string::npos;
   EXPECT_TRUE(untrusted || no_ca) << t.error;
 }

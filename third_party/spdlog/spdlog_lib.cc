@@ -6,8 +6,6 @@
 #error SPDLOG_COMPILED_LIB must be defined to compile this file
 #endif
 
-#include <mutex>
-
 #include <spdlog/common-inl.h>
 #include <spdlog/details/backtracer-inl.h>
 #include <spdlog/details/file_helper-inl.h>
@@ -26,6 +24,8 @@
 #include <spdlog/sinks/stdout_color_sinks-inl.h>
 #include <spdlog/sinks/stdout_sinks-inl.h>
 #include <spdlog/spdlog-inl.h>
+
+#include <mutex>
 
 template SPDLOG_API spdlog::logger::logger(std::string name, sinks_init_list::iterator begin,
                                            sinks_init_list::iterator end);

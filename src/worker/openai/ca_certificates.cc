@@ -41,7 +41,8 @@ Result<CaCertificates> FindCaCertificates(const std::function<const char*(const 
   const std::string env_dir = get("SSL_CERT_DIR");
   if (!env_file.empty()) {
     if (!file_exists(env_file)) {
-      return Status::NotFound("SSL_CERT_FILE=" + env_file + " is not a file (it should name a PEM "
+      return Status::NotFound("SSL_CERT_FILE=" + env_file +
+                              " is not a file (it should name a PEM "
                               "bundle of CA certificates)");
     }
     found.file = env_file;
@@ -63,7 +64,8 @@ Result<CaCertificates> FindCaCertificates(const std::function<const char*(const 
   for (const std::string& bundle : kCaBundleFiles) tried += bundle + ", ";
   return Status::NotFound(
       "no CA certificates to verify HTTPS servers with: SSL_CERT_FILE and SSL_CERT_DIR are not "
-      "set, and none of " + tried + "or the directory " + kCaDirectory +
+      "set, and none of " +
+      tried + "or the directory " + kCaDirectory +
       " exists; install the system's CA certificates (ca-certificates) or set SSL_CERT_FILE to a "
       "PEM bundle");
 }

@@ -17,7 +17,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-
 #include <cstdio>
 #include <optional>
 
@@ -111,7 +110,11 @@ struct Exchange {
   Exchange(const HttpStreamClient::Request& request, const Url& url,
            const HttpStreamClient::OnBody& on_body, HttpStreamClient::Response& response,
            const Clock& clock)
-      : request(request), url(url), on_body(on_body), response(response), clock(clock),
+      : request(request),
+        url(url),
+        on_body(on_body),
+        response(response),
+        clock(clock),
         last_data(clock.Now()) {}
 
   const HttpStreamClient::Request& request;
@@ -119,11 +122,11 @@ struct Exchange {
   const HttpStreamClient::OnBody& on_body;
   HttpStreamClient::Response& response;
   const Clock& clock;
-  SteadyTime last_data;   // when the server last showed life (connect steps count)
+  SteadyTime last_data;  // when the server last showed life (connect steps count)
   bool connecting = true;
   bool received = false;  // some byte of the answer arrived
   bool keep_alive = false;
-  std::string error;      // the transport failure, empty when none
+  std::string error;  // the transport failure, empty when none
 };
 
 std::string ReadError(const error_code& ec) {
@@ -155,7 +158,8 @@ asio::awaitable<void> Send(Stream& stream, beast::flat_buffer& buffer, Exchange&
 
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);  // a stream is as long as the answer
-  auto [header_error, header_bytes] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+  auto [header_error, header_bytes] =
+      co_await http::async_read_header(stream, buffer, parser, kNoThrow);
   if (header_error) {
     x.error = ReadError(header_error);
     co_return;
@@ -231,7 +235,8 @@ struct HttpStreamClient::Connection {
                                       ca->dir.empty() ? nullptr : ca->dir.c_str()) != 1) {
       char reason[256];
       ERR_error_string_n(ERR_get_error(), reason, sizeof reason);
-      return Status::IoError("cannot load the CA certificates from " + ca->Describe() + ": " + reason);
+      return Status::IoError("cannot load the CA certificates from " + ca->Describe() + ": " +
+                             reason);
     }
     tls = std::move(context);
     ca_used = ca->Describe();
@@ -274,8 +279,8 @@ struct HttpStreamClient::Connection {
       long verify = SSL_get_verify_result(native);
       std::string why = verify != X509_V_OK
                             ? std::string("the server's certificate is not accepted: ") +
-                                  X509_verify_cert_error_string(verify) + " (CA certificates from " +
-                                  ca_used + ")"
+                                  X509_verify_cert_error_string(verify) +
+                                  " (CA certificates from " + ca_used + ")"
                             : ReadError(handshake_error);
       x.error = "TLS handshake with " + url.Authority() + " failed: " + why;
       co_return;
@@ -338,8 +343,8 @@ HttpStreamClient::Response HttpStreamClient::Post(const Request& request, const 
   // A kept connection the server has closed meanwhile fails before any answer: then once more
   // on a new one.
   for (int attempt = 0;; ++attempt) {
-    const bool reuse = attempt == 0 && c.open_to == url->Key() && c.Socket() != nullptr &&
-                       c.Socket()->is_open();
+    const bool reuse =
+        attempt == 0 && c.open_to == url->Key() && c.Socket() != nullptr && c.Socket()->is_open();
     if (!reuse) {
       c.Reset();
       if (url->https) {

@@ -39,11 +39,11 @@ class HttpStreamClient {
   };
 
   struct Response {
-    bool stopped = false;        // should_stop() became true: the transfer was abandoned
-    bool body_rejected = false;  // on_body returned false: the transfer was abandoned
+    bool stopped = false;           // should_stop() became true: the transfer was abandoned
+    bool body_rejected = false;     // on_body returned false: the transfer was abandoned
     bool transport_failed = false;  // the exchange failed below HTTP (connect, TLS, I/O, timeout)
     std::string transport_error;    // what went wrong, when transport_failed
-    int status = 0;              // the HTTP status, 0 when no answer arrived
+    int status = 0;                 // the HTTP status, 0 when no answer arrived
     std::optional<std::string> retry_after;  // the answer's Retry-After header
   };
 
