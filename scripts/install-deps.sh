@@ -5,9 +5,9 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build ccache pkg-config
           libboost1.81-dev libboost-json1.81-dev libcli11-dev libspdlog-dev libsqlite3-dev
-          libgtest-dev libcurl4-openssl-dev libssl-dev)
+          libgtest-dev libssl-dev)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(procps)
+  packages+=(procps openssl)  # openssl: the CLI makes the HTTPS tests' throwaway CA
 fi
 
 missing=()

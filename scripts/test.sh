@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds Codeswarm (installing its packages), brings up what the tests need (each
-# scripts/test-env.d/*.sh hook: a real Slurm cluster and sshd, the real agent CLIs, ...), runs
-# every test suite with ctest (unit, end-to-end against the real binary, Slurm, agents) and
+# Builds Codeswarm (installing its packages) and the static binary (build-static/), brings up
+# what the tests need (each scripts/test-env.d/*.sh hook: a real Slurm cluster and sshd, the
+# real agent CLIs, ...), runs every test suite with ctest (unit, end-to-end against the real
+# binary, Slurm, agents, the static binary in an empty chroot) and
 # node's test runner (the --json contract and the OpenClaw skill, tests/openclaw/), takes
 # down what it brought up, then builds again with AddressSanitizer+UBSan and with
 # ThreadSanitizer and runs the unit and core end-to-end tests under each.
@@ -12,6 +13,13 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export CCACHE_BASEDIR=$root
 CODESWARM_DEPS_FLAG=--test scripts/build.sh
+# The self-contained binary (docs/BUILD.md). Its objects compile with the normal build's exact
+# command lines, so ccache (filled a moment ago) serves all but two; its tests are a stage below.
+static_built=0
+echo "== static binary: build build-static" >&2
+if CCACHE_NOHASHDIR=1 CODESWARM_BUILD_DIR=build-static scripts/build.sh --static >&2; then
+  static_built=1
+fi
 
 hooks=()
 for hook in scripts/test-env.d/*.sh; do [ -e "$hook" ] && hooks+=("$hook"); done
@@ -56,7 +64,16 @@ stage() {
   rm -f "$out"
 }
 
-stage "all tests" "${CODESWARM_BUILD_DIR:-build}" "$@"
+stage "all tests" "${CODESWARM_BUILD_DIR:-build}" -LE '^static$' "$@"
+
+# The static binary in an empty chroot, against this build's router (label static).
+if [ $static_built = 1 ]; then
+  CODESWARM_REQUIRE_STATIC=1 CODESWARM_STATIC_BINARY="$root/build-static/codeswarm" \
+    stage "static binary (ldd, empty chroot)" "${CODESWARM_BUILD_DIR:-build}" -L '^static$'
+else
+  status=1
+  summary+=("FAILED  static binary: build (scripts/build.sh --static)")
+fi
 
 # Runs node's test runner on the files $2... (on the Node 24 of scripts/test-env.d/30-openclaw.sh,
 # which OpenClaw needs) against the binary of the build, and records the outcome for the summary

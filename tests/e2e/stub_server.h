@@ -18,15 +18,20 @@ namespace codeswarm::e2e {
 class StubModelServer {
  public:
   // Starts the stub with $CODESWARM_PYTHON (default python3); fails the test when it does not
-  // print its port within 10 s.
-  StubModelServer();
+  // print its port within 10 s. With `tls`, it serves HTTPS with that certificate and key (the
+  // control plane below then does not work: HttpRequest speaks plain HTTP).
+  struct Tls {
+    std::string cert_file;
+    std::string key_file;
+  };
+  explicit StubModelServer(std::optional<Tls> tls = std::nullopt);
   // Stops it (SIGTERM, then SIGKILL).
   ~StubModelServer();
   StubModelServer(const StubModelServer&) = delete;
   StubModelServer& operator=(const StubModelServer&) = delete;
 
   int port() const { return port_; }
-  // "http://127.0.0.1:<port>"; the OpenAI APIs are under /v1.
+  // "http://127.0.0.1:<port>" (https:// with TLS); the OpenAI APIs are under /v1.
   std::string url() const;
 
   // POST /control with `control`; fails the test unless the stub answers {"ok": true}.
@@ -41,6 +46,7 @@ class StubModelServer {
  private:
   std::optional<Subprocess> process_;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 // One HTTP exchange with a local server (for the stub's control plane): returns the status and

@@ -1,10 +1,14 @@
-// HTTP POSTs whose answer is consumed as it streams, on libcurl's multi interface: the waiting
-// is curl_multi_poll, which another thread can wake at once (Wake), so an interrupt aborts a
-// stream without waiting for the next byte or a progress tick. The same handles serve every
-// request, so the connection to the server is reused between turns.
+// HTTP/1.1 POSTs whose answer is consumed as it streams, over http:// or https://, on
+// Boost.Beast and Asio (with OpenSSL for TLS). The waiting is an io_context that another thread
+// can wake at once (Wake), so an interrupt aborts a stream without waiting for the next byte or a
+// timer tick. The connection is kept between requests to the same scheme, host and port (and
+// made again once when the server closed a kept one meanwhile).
 //
-// The idle timeout and Sleep's delay are measured on the Clock given to Create; curl's own
-// connect timeout is real time.
+// HTTPS verifies the server's certificate chain against the CA certificates found at the first
+// https request (ca_certificates.h) and its name against the URL's host (SNI sent); no proxy.
+//
+// The idle timeout and Sleep's delay are measured on the Clock given to Create; the connect
+// timeout (name lookup, TCP connect and TLS handshake) is real time.
 //
 // Threading: one thread calls Post and Sleep; Wake may be called from any thread.
 #pragma once
@@ -35,11 +39,11 @@ class HttpStreamClient {
   };
 
   struct Response {
-    bool stopped = false;        // should_stop() became true: the transfer was abandoned
-    bool body_rejected = false;  // on_body returned false: the transfer was abandoned
-    int curl_code = 0;           // CURLE_OK, or what went wrong in transport
-    std::string transport_error;  // curl's description when curl_code != CURLE_OK
-    int status = 0;              // the HTTP status, 0 when no answer arrived
+    bool stopped = false;           // should_stop() became true: the transfer was abandoned
+    bool body_rejected = false;     // on_body returned false: the transfer was abandoned
+    bool transport_failed = false;  // the exchange failed below HTTP (connect, TLS, I/O, timeout)
+    std::string transport_error;    // what went wrong, when transport_failed
+    int status = 0;                 // the HTTP status, 0 when no answer arrived
     std::optional<std::string> retry_after;  // the answer's Retry-After header
   };
 
@@ -62,10 +66,10 @@ class HttpStreamClient {
   void Wake();
 
  private:
-  struct Handles;
-  HttpStreamClient(std::unique_ptr<Handles> handles, const Clock& clock);
+  struct Connection;
+  HttpStreamClient(std::unique_ptr<Connection> connection, const Clock& clock);
 
-  std::unique_ptr<Handles> handles_;
+  std::unique_ptr<Connection> connection_;
   const Clock& clock_;
 };
 

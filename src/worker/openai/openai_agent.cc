@@ -64,7 +64,7 @@ void OpenAiAgent::Interrupt() {
 
 std::string OpenAiAgent::Describe(const HttpStreamClient::Response& response,
                                   const std::string& error_body, bool streamed) const {
-  if (response.curl_code != 0) {
+  if (response.transport_failed) {
     if (streamed || response.status != 0) {
       return "the stream from " + url_ + " broke off before the answer was complete: " +
              response.transport_error;
@@ -112,7 +112,7 @@ TurnOutcome OpenAiAgent::RunTurn(const TurnRequest& turn, TurnSink& sink) {
     HttpStreamClient::Response response = client_->Post(request, on_body, should_stop);
     if (response.stopped) return TurnOutcome::Interrupted("interrupted");
     if (!stream_error.ok()) return TurnOutcome::Failed(stream_error.message());
-    bool success = response.curl_code == 0 && response.status >= 200 && response.status <= 299;
+    bool success = !response.transport_failed && response.status >= 200 && response.status <= 299;
     if (success && reader.complete()) {
       history_.push_back(messages.back());
       history_.push_back({"assistant", reader.text()});

@@ -1,5 +1,5 @@
 // The openai agent: a model behind any OpenAI-compatible Chat Completions endpoint (OpenAI,
-// vLLM, llama.cpp's server, Ollama), streamed over HTTP with libcurl.
+// vLLM, llama.cpp's server, Ollama), streamed over HTTP(S) with http_stream.h (Boost.Beast).
 //
 // The conversation lives here, per node: the system prompt, then each completed turn's user
 // prompt and answer. A turn that fails or is interrupted leaves no trace in it (neither its

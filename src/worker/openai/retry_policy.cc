@@ -1,6 +1,6 @@
 #include "worker/openai/retry_policy.h"
 
-#include <curl/curl.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +9,23 @@
 #include "common/text.h"
 
 namespace codeswarm::worker::openai {
+
+namespace {
+
+// An HTTP date (RFC 9110 §5.6.7): IMF-fixdate, or the obsolete RFC 850 and asctime forms that
+// a recipient must still accept. Always GMT.
+std::optional<std::time_t> ParseHttpDate(const std::string& text) {
+  static const char* const kFormats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                         "%a %b %e %H:%M:%S %Y"};
+  for (const char* format : kFormats) {
+    std::tm fields{};
+    const char* end = ::strptime(text.c_str(), format, &fields);
+    if (end != nullptr && *end == '\0') return ::timegm(&fields);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 bool IsRetryableStatus(int http_status) {
   return http_status == 408 || http_status == 429 || (http_status >= 500 && http_status <= 599);
@@ -35,9 +52,9 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
     if (*seconds < 0) return std::nullopt;
     return std::chrono::milliseconds(std::min<long long>(*seconds, 1LL << 31) * 1000);
   }
-  std::time_t when = curl_getdate(std::string(trimmed).c_str(), nullptr);
-  if (when < 0) return std::nullopt;
-  return std::chrono::milliseconds(std::max<int64_t>(0, static_cast<int64_t>(when - now)) * 1000);
+  std::optional<std::time_t> when = ParseHttpDate(std::string(trimmed));
+  if (!when) return std::nullopt;
+  return std::chrono::milliseconds(std::max<int64_t>(0, static_cast<int64_t>(*when - now)) * 1000);
 }
 
 }  // namespace codeswarm::worker::openai
