@@ -185,6 +185,10 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
     return Rejection{std::nullopt, std::nullopt, RejectCode::kInvalidJson,
                      "not valid JSON: " + ec.message()};
   }
+  if (!AllNumbersFinite(doc)) {  // the agent override is stored and sent on as JSON text
+    return Rejection{std::nullopt, std::nullopt, RejectCode::kInvalidJson,
+                     "not valid JSON: a number is out of range (beyond the range of a double)"};
+  }
   if (!doc.is_object()) {
     return EnvelopeError(std::nullopt, std::nullopt,
                          "expected a JSON object, got " + DescribeJsonValue(doc));
