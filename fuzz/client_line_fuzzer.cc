@@ -15,6 +15,7 @@
 #include "common/text.h"
 #include "fuzz_check.h"
 #include "protocol/client_protocol.h"
+#include "same_json.h"
 
 namespace {
 
@@ -164,7 +165,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(second.kind == command.kind && second.name == command.name &&
                  second.request_id == command.request_id,
              "re-serialized command differs in its envelope");
-  FUZZ_CHECK(CanonicalLine(second, CheckCommand(second)) == canonical,
+  const std::string canonical_again = CanonicalLine(second, CheckCommand(second));
+  if (canonical_again != canonical) {
+    std::fprintf(stderr, "first:  %s\nsecond: %s\n", canonical.c_str(), canonical_again.c_str());
+  }
+  FUZZ_CHECK(codeswarm::fuzz::SameJsonText(canonical_again, canonical),
              "re-serialized command differs in its payload");
   return 0;
 }

@@ -19,6 +19,7 @@
 #include "fuzz_check.h"
 #include "protocol/event_line.h"
 #include "protocol/worker_protocol.h"
+#include "same_json.h"
 
 namespace {
 
@@ -69,7 +70,7 @@ void CheckEvent(std::string_view body) {
   const json::object& fields = spliced->as_object();
   auto is = [&](std::string_view key, const json::value& want) {
     const json::value* v = fields.if_contains(key);
-    return v != nullptr && *v == want;
+    return v != nullptr && codeswarm::fuzz::SameJson(*v, want);
   };
   FUZZ_CHECK(is("swarm_id", "s-1") && is("job_id", "j-1") && is("node_id", 3) &&
                  is("injection_id", json::string(event->injection_id)),
@@ -118,7 +119,7 @@ void CheckWelcome(std::string_view body) {
   FUZZ_CHECK(again.ok(), "formatted welcome is rejected");
   FUZZ_CHECK(again->ack_seq == welcome->ack_seq &&
                  again->system_prompt == welcome->system_prompt &&
-                 again->agent_json == welcome->agent_json &&
+                 codeswarm::fuzz::SameJsonText(again->agent_json, welcome->agent_json) &&
                  again->heartbeat_seconds == welcome->heartbeat_seconds &&
                  again->timeout_seconds == welcome->timeout_seconds,
              "formatted welcome parses differently");
