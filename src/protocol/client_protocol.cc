@@ -185,10 +185,6 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
     return Rejection{std::nullopt, std::nullopt, RejectCode::kInvalidJson,
                      "not valid JSON: " + ec.message()};
   }
-  if (!AllNumbersFinite(doc)) {  // the agent override is stored and sent on as JSON text
-    return Rejection{std::nullopt, std::nullopt, RejectCode::kInvalidJson,
-                     "not valid JSON: a number is out of range (beyond the range of a double)"};
-  }
   if (!doc.is_object()) {
     return EnvelopeError(std::nullopt, std::nullopt,
                          "expected a JSON object, got " + DescribeJsonValue(doc));
@@ -213,6 +209,13 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
   std::optional<std::string> name;
   const json::value* cmd = envelope.if_contains("command");
   if (cmd != nullptr && cmd->is_string()) name = std::string(cmd->get_string());
+
+  // Boost.JSON reads such a number as infinity and writes it back as `Infinity`, which is not
+  // JSON; the agent override is stored and sent on as text.
+  if (!AllNumbersFinite(doc)) {
+    return Rejection{request_id, name, RejectCode::kInvalidJson,
+                     "not valid JSON: a number is out of range (beyond the range of a double)"};
+  }
 
   const json::value* protocol = envelope.if_contains("protocol");
   if (protocol == nullptr) {

@@ -231,6 +231,7 @@ TEST(ClientProtocolTest, NumberBeyondTheRangeOfADoubleIsRefused) {
   auto parsed = ParseCommandLine(Cmd("swarm_launch", R"({"nodes":1,"agent":{"temperature":1e400}})"), {});
   ASSERT_TRUE(std::holds_alternative<Rejection>(parsed));
   EXPECT_EQ(std::get<Rejection>(parsed).code, RejectCode::kInvalidJson);
+  EXPECT_EQ(std::get<Rejection>(parsed).request_id, "r1");
   EXPECT_EQ(std::get<Rejection>(parsed).reason,
             "not valid JSON: a number is out of range (beyond the range of a double)");
 }
