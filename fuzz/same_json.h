@@ -10,14 +10,15 @@
 
 namespace codeswarm::fuzz {
 
+inline bool SameNumber(double x, double y) {
+  if (std::isnan(x) || std::isnan(y)) return std::isnan(x) && std::isnan(y);
+  if (x == y) return true;
+  return std::fabs(x - y) <= 1e-14 * std::fmax(std::fabs(x), std::fabs(y));
+}
+
 inline bool SameJson(const boost::json::value& a, const boost::json::value& b) {
   namespace json = boost::json;
-  if (a.is_double() && b.is_double()) {
-    double x = a.get_double(), y = b.get_double();
-    if (std::isnan(x) || std::isnan(y)) return std::isnan(x) && std::isnan(y);
-    if (x == y) return true;
-    return std::fabs(x - y) <= 1e-14 * std::fmax(std::fabs(x), std::fabs(y));
-  }
+  if (a.is_double() && b.is_double()) return SameNumber(a.get_double(), b.get_double());
   if (a.kind() != b.kind()) return false;
   if (a.is_array()) {
     const json::array& x = a.get_array();

@@ -120,8 +120,9 @@ void CheckWelcome(std::string_view body) {
   FUZZ_CHECK(again->ack_seq == welcome->ack_seq &&
                  again->system_prompt == welcome->system_prompt &&
                  codeswarm::fuzz::SameJsonText(again->agent_json, welcome->agent_json) &&
-                 again->heartbeat_seconds == welcome->heartbeat_seconds &&
-                 again->timeout_seconds == welcome->timeout_seconds,
+                 codeswarm::fuzz::SameNumber(again->heartbeat_seconds,
+                                             welcome->heartbeat_seconds) &&
+                 codeswarm::fuzz::SameNumber(again->timeout_seconds, welcome->timeout_seconds),
              "formatted welcome parses differently");
 }
 
