@@ -76,9 +76,9 @@ void CheckNodes(const protocol::NodeSelector& selector) {
 
 // Checks the command's own consistency and returns its payload as the canonical JSON object.
 json::object CheckCommand(const Command& command) {
-  FUZZ_CHECK(!command.request_id.empty() &&
-                 command.request_id.size() <= protocol::kMaxRequestIdBytes,
-             "accepted request_id of a bad size");
+  FUZZ_CHECK(
+      !command.request_id.empty() && command.request_id.size() <= protocol::kMaxRequestIdBytes,
+      "accepted request_id of a bad size");
   json::object payload;
   switch (command.kind) {
     case CommandKind::kSwarmLaunch: {

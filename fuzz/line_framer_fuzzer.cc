@@ -19,7 +19,8 @@ using codeswarm::protocol::LineFramer;
 constexpr std::string_view kTooLong = "\x01TOO_LONG";
 
 // What a framer with limit `max` must yield for `input`; `*tail` is the unterminated rest.
-std::vector<std::string> Reference(std::string_view input, std::size_t max, std::string_view* tail) {
+std::vector<std::string> Reference(std::string_view input, std::size_t max,
+                                   std::string_view* tail) {
   std::vector<std::string> items;
   std::size_t start = 0;
   while (true) {

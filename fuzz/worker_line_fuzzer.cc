@@ -48,8 +48,8 @@ void CheckEvent(std::string_view body) {
   json::value data = json::parse(event->data, ec);
   FUZZ_CHECK(!ec && data.is_object(), "event data is not one JSON object");
 
-  const std::string formatted = protocol::FormatEventMessage(event->seq, event->injection_id,
-                                                             event->event, event->data);
+  const std::string formatted =
+      protocol::FormatEventMessage(event->seq, event->injection_id, event->event, event->data);
   auto again = protocol::ParseEventBody(BodyOf(formatted, "event"));
   FUZZ_CHECK(again.ok(), "formatted event is rejected");
   FUZZ_CHECK(again->seq == event->seq && again->injection_id == event->injection_id &&
@@ -76,8 +76,7 @@ void CheckEvent(std::string_view body) {
                  is("injection_id", json::string(event->injection_id)),
              "worker data overrides the router's ids in the client event");
   for (const auto& [key, value] : data.as_object()) {
-    FUZZ_CHECK(key != "swarm_id" && key != "job_id" && key != "node_id" &&
-                   key != "injection_id",
+    FUZZ_CHECK(key != "swarm_id" && key != "job_id" && key != "node_id" && key != "injection_id",
                "accepted event data that names the router's ids (clients would see two)");
     FUZZ_CHECK(is(key, value), "client event loses a field of the worker's data");
   }
@@ -117,13 +116,12 @@ void CheckWelcome(std::string_view body) {
       protocol::FormatMessage("welcome", protocol::WelcomeToJson(*welcome));
   auto again = protocol::ParseWelcome(BodyOf(formatted, "welcome"));
   FUZZ_CHECK(again.ok(), "formatted welcome is rejected");
-  FUZZ_CHECK(again->ack_seq == welcome->ack_seq &&
-                 again->system_prompt == welcome->system_prompt &&
-                 codeswarm::fuzz::SameJsonText(again->agent_json, welcome->agent_json) &&
-                 codeswarm::fuzz::SameNumber(again->heartbeat_seconds,
-                                             welcome->heartbeat_seconds) &&
-                 codeswarm::fuzz::SameNumber(again->timeout_seconds, welcome->timeout_seconds),
-             "formatted welcome parses differently");
+  FUZZ_CHECK(
+      again->ack_seq == welcome->ack_seq && again->system_prompt == welcome->system_prompt &&
+          codeswarm::fuzz::SameJsonText(again->agent_json, welcome->agent_json) &&
+          codeswarm::fuzz::SameNumber(again->heartbeat_seconds, welcome->heartbeat_seconds) &&
+          codeswarm::fuzz::SameNumber(again->timeout_seconds, welcome->timeout_seconds),
+      "formatted welcome parses differently");
 }
 
 void CheckInject(std::string_view body) {
@@ -132,8 +130,7 @@ void CheckInject(std::string_view body) {
   FUZZ_CHECK(protocol::IsWireToken(inject->injection_id), "bad injection id accepted");
   FUZZ_CHECK(IsValidUtf8(inject->content), "inject content is not valid UTF-8");
   const std::string formatted = protocol::FormatMessage(
-      "inject",
-      json::object{{"injection_id", inject->injection_id}, {"content", inject->content}});
+      "inject", json::object{{"injection_id", inject->injection_id}, {"content", inject->content}});
   auto again = protocol::ParseInject(BodyOf(formatted, "inject"));
   FUZZ_CHECK(again.ok() && again->injection_id == inject->injection_id &&
                  again->content == inject->content,

@@ -282,7 +282,7 @@ struct ValidatingHandler {
 
   std::span<const std::string_view> reserved;
   int depth = 0;
-  std::string key;                 // the top-level key being read, when it comes in parts
+  std::string key;                  // the top-level key being read, when it comes in parts
   std::string_view reserved_found;  // set when the top-level object has a reserved key
 
   bool CheckKey(json::string_view last_part, json::error_code& ec) {
@@ -304,10 +304,22 @@ struct ValidatingHandler {
 
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
-  bool on_array_begin(json::error_code&) { ++depth; return true; }
-  bool on_array_end(std::size_t, json::error_code&) { --depth; return true; }
-  bool on_object_begin(json::error_code&) { ++depth; return true; }
-  bool on_object_end(std::size_t, json::error_code&) { --depth; return true; }
+  bool on_array_begin(json::error_code&) {
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, json::error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_object_begin(json::error_code&) {
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, json::error_code&) {
+    --depth;
+    return true;
+  }
   bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
   bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
   bool on_key_part(json::string_view part, std::size_t, json::error_code&) {
@@ -356,8 +368,9 @@ bool AllNumbersFinite(const json::value& value) {
       return std::all_of(value.get_array().begin(), value.get_array().end(),
                          [](const json::value& v) { return AllNumbersFinite(v); });
     case json::kind::object:
-      return std::all_of(value.get_object().begin(), value.get_object().end(),
-                         [](const json::key_value_pair& kv) { return AllNumbersFinite(kv.value()); });
+      return std::all_of(
+          value.get_object().begin(), value.get_object().end(),
+          [](const json::key_value_pair& kv) { return AllNumbersFinite(kv.value()); });
     default: return true;
   }
 }
@@ -367,7 +380,8 @@ Result<json::object> ParseJsonObject(std::string_view text) {
   json::value value = json::parse(text, ec);
   if (ec) return Status::InvalidArgument("not valid JSON: " + ec.message());
   if (!AllNumbersFinite(value)) {
-    return Status::InvalidArgument("not valid JSON: a number is out of range (beyond the range of a double)");
+    return Status::InvalidArgument(
+        "not valid JSON: a number is out of range (beyond the range of a double)");
   }
   if (!value.is_object()) {
     return Status::InvalidArgument("expected a JSON object, got " + DescribeJsonValue(value));

@@ -220,7 +220,8 @@ TEST(ClientProtocolTest, RejectionQuotingALongMultibyteStringIsValidUtf8) {
   auto parsed = ParseCommandLine("\"" + value + "\"", {});
   ASSERT_TRUE(std::holds_alternative<Rejection>(parsed));
   const Rejection& rejection = std::get<Rejection>(parsed);
-  EXPECT_EQ(rejection.reason, "expected a JSON object, got string \"" + std::string(39, 'a') + "\"...");
+  EXPECT_EQ(rejection.reason,
+            "expected a JSON object, got string \"" + std::string(39, 'a') + "\"...");
   EXPECT_FALSE(FindInvalidUtf8(rejection.reason).has_value());
 }
 
@@ -228,7 +229,8 @@ TEST(ClientProtocolTest, NumberBeyondTheRangeOfADoubleIsRefused) {
   // Regression (found by fuzz_client_line): Boost.JSON reads 1e400 as infinity and writes it
   // back as `Infinity`, so an accepted agent override became text that is not JSON, and the
   // router's json::parse of it when launching threw.
-  auto parsed = ParseCommandLine(Cmd("swarm_launch", R"({"nodes":1,"agent":{"temperature":1e400}})"), {});
+  auto parsed =
+      ParseCommandLine(Cmd("swarm_launch", R"({"nodes":1,"agent":{"temperature":1e400}})"), {});
   ASSERT_TRUE(std::holds_alternative<Rejection>(parsed));
   EXPECT_EQ(std::get<Rejection>(parsed).code, RejectCode::kInvalidJson);
   EXPECT_EQ(std::get<Rejection>(parsed).request_id, "r1");

@@ -47,8 +47,8 @@ TEST(JsonReaderTest, IntegerRangeAndIntegralDoubles) {
 TEST(JsonReaderTest, IntegralDoubleBeyondInt64IsATypeError) {
   // Regression (found by fuzz_client_line and fuzz_worker_line under UBSan): "nodes":8e76 was
   // converted to int64 before its range was checked, which is undefined behaviour.
-  json::object doc = json::parse(R"({"a":8.1e76,"b":-9.3e18,"c":9223372036854775807.0,"d":4.0})")
-                         .as_object();
+  json::object doc =
+      json::parse(R"({"a":8.1e76,"b":-9.3e18,"c":9223372036854775807.0,"d":4.0})").as_object();
   JsonErrors errors;
   JsonObjectReader r(doc, "p", &errors);
   int64_t value = 7;
@@ -97,9 +97,8 @@ TEST(ValidateJsonTest, AcceptsOneValueOnly) {
 
 TEST(ValidateJsonTest, RefusesReservedKeysOfTheTopLevelObjectOnly) {
   constexpr std::string_view kReserved[] = {"node_id", "swarm_id"};
-  EXPECT_TRUE(ValidateJson(R"({"delta":"x","meta":{"node_id":1},"l":[{"swarm_id":2}]})",
-                           kReserved)
-                  .ok());
+  EXPECT_TRUE(
+      ValidateJson(R"({"delta":"x","meta":{"node_id":1},"l":[{"swarm_id":2}]})", kReserved).ok());
   Status refused = ValidateJson(R"({"delta":"x","node_id":9})", kReserved);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.message(), R"("node_id" is reserved: the receiver adds it itself)");
