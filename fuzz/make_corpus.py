@@ -48,6 +48,10 @@ CLIENT = [
     '',
     '   ',
     '\xff\xfe{}',
+    # Inputs that found bugs (docs/FUZZING.md), kept so every run starts from them.
+    V1 % ("swarm_launch", "r-1", '{"nodes":1,"agent":{"temperature":1e400,"top_p":-0e400}}'),
+    V1 % ("swarm_launch", "r-1", '{"nodes":8.1e76}'),
+    '"' + 'a' * 39 + '\u00e9\u00e9"',
 ]
 
 EVENTS = [
@@ -65,12 +69,14 @@ EVENTS = [
     'event 7 i-1 inject_ack {}',
     'event 7 i-1 assistant_delta {"delta":"x"} {}',
     'event 7 i-1 assistant_delta {"swarm_id":"s-evil","node_id":9}',
+    'event 7 i-1 assistant_delta {"delta":"x","injection\\u005fid":"i-2"}',
 ]
 OTHER = [
     'hello {"protocol":"codeswarm.worker.v2","swarm_id":"s-3f9a1c2e","node_id":0,"instance":"w-9a8b","pid":4242,"hostname":"n1","version":"0.1.0","holding":["i-0c1d2e3f"]}',
     'hello {"protocol":"codeswarm.worker.v2","swarm_id":"s-1","node_id":3,"instance":"w-1"}',
     'hello {"protocol":"codeswarm.worker.v1","swarm_id":"s-1","node_id":3,"instance":"w-1","secret":"00"}',
     'hello {"protocol":"codeswarm.worker.v2","swarm_id":"s-1","node_id":-1,"instance":"w-1","holding":["bad id"]}',
+    'hello {"protocol":"codeswarm.worker.v2","swarm_id":"s-1","node_id":9.2e23,"instance":"w-1"}',
     'welcome {"protocol":"codeswarm.worker.v2","ack_seq":16,"system_prompt":"be brief","agent":{"kind":"mock","delay_ms":5},"heartbeat_seconds":5,"timeout_seconds":20}',
     'welcome {"protocol":"codeswarm.worker.v2","ack_seq":0,"heartbeat_seconds":0.25,"timeout_seconds":1.5e0}',
     'welcome {"protocol":"codeswarm.worker.v2","ack_seq":-1,"heartbeat_seconds":0,"timeout_seconds":1e9}',
