@@ -5,9 +5,11 @@
 # binary, Slurm, agents, the static binary in an empty chroot) and
 # node's test runner (the --json contract and the OpenClaw skill, tests/openclaw/), takes
 # down what it brought up, then builds again with AddressSanitizer+UBSan and with
-# ThreadSanitizer and runs the unit and core end-to-end tests under each.
+# ThreadSanitizer and runs the unit and core end-to-end tests under each; runs the fuzz targets
+# for a bounded time (scripts/fuzz.sh) in between.
 # Prints the runners' summaries; exits non-zero when any test fails.
-#   CODESWARM_SANITIZERS=0 skips the sanitizer stages; extra arguments go to the first ctest.
+#   CODESWARM_SANITIZERS=0 skips the sanitizer stages, CODESWARM_FUZZ_SECONDS=0 the fuzz stage;
+#   extra arguments go to the first ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -108,6 +110,21 @@ node_stage() {
 # The CLI's --json contract, the commands of the OpenClaw skill and the skill inside the real
 # OpenClaw (tests/openclaw/).
 node_stage "--json contract and OpenClaw skill tests" tests/openclaw/*.test.mjs
+
+# The libFuzzer targets, each for CODESWARM_FUZZ_SECONDS (default 60; 0 skips), clang build
+# included: about 4 minutes in all. A crash fails the stage and keeps its input.
+if [ "${CODESWARM_FUZZ_SECONDS:-60}" != 0 ]; then
+  echo "== fuzz" >&2
+  fuzz_out=$(mktemp)
+  if scripts/fuzz.sh 2>&1 | tee "$fuzz_out" >&2; then
+    summary+=("passed  fuzz ($(grep -E '^fuzz_' "$fuzz_out" | paste -sd';' | sed 's/;/; /g'))")
+  else
+    status=1
+    crashed=$(grep -E '^fuzz_.*CRASH' "$fuzz_out" | paste -sd' ') || true
+    summary+=("FAILED  fuzz: ${crashed:-the build failed (see above)}")
+  fi
+  rm -f "$fuzz_out"
+fi
 
 if [ "${CODESWARM_SANITIZERS:-1}" != 0 ]; then
   # The core suites (no cluster, no agent binaries): what the sanitizers can see is ours.

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <limits>
+
+#include "common/text.h"
 
 namespace codeswarm {
 namespace json = boost::json;
@@ -84,9 +87,10 @@ bool JsonObjectReader::Int(std::string_view key, int64_t min, int64_t max, int64
   } else if (v->is_uint64()) {
     TypeError(key, expected, *v);
     return false;
-  } else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<int64_t>(
-                                                         v->get_double()))) {
-    // 3.0 is accepted as 3: some JSON writers emit integral numbers that way.
+  } else if (v->is_double() && v->get_double() >= -0x1p63 && v->get_double() < 0x1p63 &&
+             v->get_double() == std::trunc(v->get_double())) {
+    // 3.0 is accepted as 3: some JSON writers emit integral numbers that way. The range is
+    // checked first: converting a double beyond int64 is undefined behaviour.
     value = static_cast<int64_t>(v->get_double());
   } else {
     TypeError(key, expected, *v);
@@ -217,7 +221,8 @@ std::string DescribeJsonValue(const json::value& value) {
     case json::kind::string: {
       std::string_view s = value.get_string();
       if (s.size() <= kMaxShown) return "string " + JsonQuote(s);
-      return "string " + JsonQuote(s.substr(0, kMaxShown)) + "...";
+      // Cut on a character boundary: this text goes into messages that must stay UTF-8.
+      return "string " + JsonQuote(Utf8Prefix(s, kMaxShown)) + "...";
     }
     case json::kind::double_: {
       char digits[32];
@@ -265,22 +270,66 @@ std::string JsonQuote(std::string_view text) {
 
 namespace {
 
-// A SAX handler that accepts everything: basic_parser alone checks the syntax.
-struct NullHandler {
+// A SAX handler that accepts every value (basic_parser alone checks the syntax) and watches the
+// keys of the top-level object for reserved ones.
+struct ValidatingHandler {
   static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
   static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
   static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
   static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
+
+  explicit ValidatingHandler(std::span<const std::string_view> reserved) : reserved(reserved) {}
+
+  std::span<const std::string_view> reserved;
+  int depth = 0;
+  std::string key;                  // the top-level key being read, when it comes in parts
+  std::string_view reserved_found;  // set when the top-level object has a reserved key
+
+  bool CheckKey(json::string_view last_part, json::error_code& ec) {
+    std::string_view whole = last_part;
+    if (!key.empty()) {
+      key.append(last_part.data(), last_part.size());
+      whole = key;
+    }
+    for (std::string_view r : reserved) {
+      if (whole == r) {
+        reserved_found = r;
+        ec = json::error::syntax;
+        return false;
+      }
+    }
+    key.clear();
+    return true;
+  }
+
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
-  bool on_array_begin(json::error_code&) { return true; }
-  bool on_array_end(std::size_t, json::error_code&) { return true; }
-  bool on_object_begin(json::error_code&) { return true; }
-  bool on_object_end(std::size_t, json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) {
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, json::error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_object_begin(json::error_code&) {
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, json::error_code&) {
+    --depth;
+    return true;
+  }
   bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
   bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_key_part(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_key(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_key_part(json::string_view part, std::size_t, json::error_code&) {
+    if (depth == 1 && !reserved.empty()) key.append(part.data(), part.size());
+    return true;
+  }
+  bool on_key(json::string_view part, std::size_t, json::error_code& ec) {
+    if (depth != 1 || reserved.empty()) return true;
+    return CheckKey(part, ec);
+  }
   bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_int64(int64_t, json::string_view, json::error_code&) { return true; }
   bool on_uint64(uint64_t, json::string_view, json::error_code&) { return true; }
@@ -293,10 +342,14 @@ struct NullHandler {
 
 }  // namespace
 
-Status ValidateJson(std::string_view text) {
-  json::basic_parser<NullHandler> parser{json::parse_options{}};
+Status ValidateJson(std::string_view text, std::span<const std::string_view> reserved_keys) {
+  json::basic_parser<ValidatingHandler> parser{json::parse_options{}, reserved_keys};
   json::error_code ec;
   std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  if (!parser.handler().reserved_found.empty()) {
+    return Status::InvalidArgument(JsonQuote(parser.handler().reserved_found) +
+                                   " is reserved: the receiver adds it itself");
+  }
   if (ec) {
     return Status::InvalidArgument("not valid JSON: " + ec.message() + " at byte " +
                                    std::to_string(used));
@@ -308,10 +361,28 @@ Status ValidateJson(std::string_view text) {
   return Status::Ok();
 }
 
+bool AllNumbersFinite(const json::value& value) {
+  switch (value.kind()) {
+    case json::kind::double_: return std::isfinite(value.get_double());
+    case json::kind::array:
+      return std::all_of(value.get_array().begin(), value.get_array().end(),
+                         [](const json::value& v) { return AllNumbersFinite(v); });
+    case json::kind::object:
+      return std::all_of(
+          value.get_object().begin(), value.get_object().end(),
+          [](const json::key_value_pair& kv) { return AllNumbersFinite(kv.value()); });
+    default: return true;
+  }
+}
+
 Result<json::object> ParseJsonObject(std::string_view text) {
   json::error_code ec;
   json::value value = json::parse(text, ec);
   if (ec) return Status::InvalidArgument("not valid JSON: " + ec.message());
+  if (!AllNumbersFinite(value)) {
+    return Status::InvalidArgument(
+        "not valid JSON: a number is out of range (beyond the range of a double)");
+  }
   if (!value.is_object()) {
     return Status::InvalidArgument("expected a JSON object, got " + DescribeJsonValue(value));
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,9 +86,16 @@ std::string JsonQuote(std::string_view text);
 void AppendJsonQuoted(std::string& out, std::string_view text);
 
 // Returns ok when `text` is exactly one syntactically valid JSON value. Does not build a DOM.
-Status ValidateJson(std::string_view text);
+// When the value is an object, a key of it (not of nested objects) that is in `reserved_keys`
+// makes it invalid: fields the receiver adds must not come twice.
+Status ValidateJson(std::string_view text, std::span<const std::string_view> reserved_keys = {});
 
-// Parses one JSON object from `text`, with a readable error.
+// True when no number in `value` is infinite. Boost.JSON reads a number beyond the range of a
+// double (1e400) as infinity and writes infinity back as `Infinity`, which is not JSON: input
+// that is serialized again must be refused instead.
+bool AllNumbersFinite(const boost::json::value& value);
+
+// Parses one JSON object from `text`, with a readable error. Numbers must be finite.
 Result<boost::json::object> ParseJsonObject(std::string_view text);
 
 // Returns `base` with `override_with` merged in: objects merge key by key, anything else

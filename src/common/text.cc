@@ -76,12 +76,17 @@ std::optional<long long> ParseInteger(std::string_view text) {
   return value;
 }
 
-std::string Ellipsize(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
+std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
   std::size_t cut = max_bytes;
   // Back up to the start of a UTF-8 sequence.
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut)) + "...";
+  return text.substr(0, cut);
+}
+
+std::string Ellipsize(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  return std::string(Utf8Prefix(text, max_bytes)) + "...";
 }
 
 }  // namespace codeswarm

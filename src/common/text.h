@@ -20,6 +20,9 @@ bool StartsWith(std::string_view text, std::string_view prefix);
 // Parses a whole decimal integer (optional leading '-'); nullopt on anything else.
 std::optional<long long> ParseInteger(std::string_view text);
 
+// The longest prefix of `text` of at most `max_bytes` that does not end inside a UTF-8 sequence.
+std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes);
+
 // Returns `text` cut to at most `max_bytes` on a UTF-8 boundary, with "..." appended when cut.
 std::string Ellipsize(std::string_view text, std::size_t max_bytes);
 

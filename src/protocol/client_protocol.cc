@@ -210,6 +210,13 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
   const json::value* cmd = envelope.if_contains("command");
   if (cmd != nullptr && cmd->is_string()) name = std::string(cmd->get_string());
 
+  // Boost.JSON reads such a number as infinity and writes it back as `Infinity`, which is not
+  // JSON; the agent override is stored and sent on as text.
+  if (!AllNumbersFinite(doc)) {
+    return Rejection{request_id, name, RejectCode::kInvalidJson,
+                     "not valid JSON: a number is out of range (beyond the range of a double)"};
+  }
+
   const json::value* protocol = envelope.if_contains("protocol");
   if (protocol == nullptr) {
     return EnvelopeError(request_id, name,

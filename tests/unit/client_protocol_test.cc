@@ -6,6 +6,8 @@
 #include <ostream>
 #include <variant>
 
+#include "common/text.h"
+
 namespace codeswarm::protocol {
 namespace {
 
@@ -209,6 +211,31 @@ TEST(ClientProtocolTest, HostileContentIsKeptVerbatim) {
   ASSERT_TRUE(std::holds_alternative<Command>(parsed));
   EXPECT_EQ(std::get<InjectPayload>(std::get<Command>(parsed).payload).content,
             "it's \"$(rm -rf ~)\" `id`\n; DROP TABLE swarms;");
+}
+
+TEST(ClientProtocolTest, RejectionQuotingALongMultibyteStringIsValidUtf8) {
+  // Regression (found by fuzz_client_line): a quoted value was cut at 40 bytes inside a
+  // character, and the command_rejected event carried the broken UTF-8 to every client.
+  std::string value = std::string(39, 'a') + "\xC3\xA9\xC3\xA9";
+  auto parsed = ParseCommandLine("\"" + value + "\"", {});
+  ASSERT_TRUE(std::holds_alternative<Rejection>(parsed));
+  const Rejection& rejection = std::get<Rejection>(parsed);
+  EXPECT_EQ(rejection.reason,
+            "expected a JSON object, got string \"" + std::string(39, 'a') + "\"...");
+  EXPECT_FALSE(FindInvalidUtf8(rejection.reason).has_value());
+}
+
+TEST(ClientProtocolTest, NumberBeyondTheRangeOfADoubleIsRefused) {
+  // Regression (found by fuzz_client_line): Boost.JSON reads 1e400 as infinity and writes it
+  // back as `Infinity`, so an accepted agent override became text that is not JSON, and the
+  // router's json::parse of it when launching threw.
+  auto parsed =
+      ParseCommandLine(Cmd("swarm_launch", R"({"nodes":1,"agent":{"temperature":1e400}})"), {});
+  ASSERT_TRUE(std::holds_alternative<Rejection>(parsed));
+  EXPECT_EQ(std::get<Rejection>(parsed).code, RejectCode::kInvalidJson);
+  EXPECT_EQ(std::get<Rejection>(parsed).request_id, "r1");
+  EXPECT_EQ(std::get<Rejection>(parsed).reason,
+            "not valid JSON: a number is out of range (beyond the range of a double)");
 }
 
 TEST(NodeSelectorTest, ResolveChecksRange) {

@@ -44,6 +44,24 @@ TEST(JsonReaderTest, IntegerRangeAndIntegralDoubles) {
   EXPECT_EQ(errors.messages()[2], "d: expected an integer from 1 to 10, got boolean true");
 }
 
+TEST(JsonReaderTest, IntegralDoubleBeyondInt64IsATypeError) {
+  // Regression (found by fuzz_client_line and fuzz_worker_line under UBSan): "nodes":8e76 was
+  // converted to int64 before its range was checked, which is undefined behaviour.
+  json::object doc =
+      json::parse(R"({"a":8.1e76,"b":-9.3e18,"c":9223372036854775807.0,"d":4.0})").as_object();
+  JsonErrors errors;
+  JsonObjectReader r(doc, "p", &errors);
+  int64_t value = 7;
+  EXPECT_FALSE(r.Int("a", int64_t{0}, INT64_MAX, &value));
+  EXPECT_FALSE(r.Int("b", INT64_MIN, INT64_MAX, &value));
+  EXPECT_FALSE(r.Int("c", INT64_MIN, INT64_MAX, &value));
+  EXPECT_EQ(value, 7);
+  EXPECT_TRUE(r.Int("d", int64_t{0}, int64_t{10}, &value));
+  EXPECT_EQ(value, 4);
+  EXPECT_EQ(errors.ToStatus().message().rfind("p.a: expected an integer from 0 to ", 0), 0u)
+      << errors.ToStatus().message();
+}
+
 TEST(JsonReaderTest, EnumListsChoices) {
   json::object doc = json::parse(R"({"kind":"mok"})").as_object();
   JsonErrors errors;
@@ -75,6 +93,37 @@ TEST(ValidateJsonTest, AcceptsOneValueOnly) {
   EXPECT_FALSE(ValidateJson(R"({"a":1}x)").ok());
   EXPECT_FALSE(ValidateJson(R"({"a":1} {})").ok());
   EXPECT_FALSE(ValidateJson("").ok());
+}
+
+TEST(ValidateJsonTest, RefusesReservedKeysOfTheTopLevelObjectOnly) {
+  constexpr std::string_view kReserved[] = {"node_id", "swarm_id"};
+  EXPECT_TRUE(
+      ValidateJson(R"({"delta":"x","meta":{"node_id":1},"l":[{"swarm_id":2}]})", kReserved).ok());
+  Status refused = ValidateJson(R"({"delta":"x","node_id":9})", kReserved);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.message(), R"("node_id" is reserved: the receiver adds it itself)");
+  // An escaped key reaches the handler in parts; it names the same key.
+  EXPECT_FALSE(ValidateJson(R"({"swarm\u005fid":"s-evil"})", kReserved).ok());
+  EXPECT_TRUE(ValidateJson(R"({"node_id":9})").ok());  // nothing reserved
+}
+
+TEST(ParseJsonObjectTest, NumberBeyondTheRangeOfADoubleIsRefused) {
+  // Regression (found by fuzz_client_line): such a number is read as infinity, which
+  // serializes as `Infinity`, not JSON.
+  EXPECT_TRUE(ParseJsonObject(R"({"a":[1e308,-1e308,1e-400]})").ok());
+  for (const char* text : {R"({"a":1e400})", R"({"a":[{"b":-1e309}]})"}) {
+    Result<json::object> parsed = ParseJsonObject(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().message(),
+              "not valid JSON: a number is out of range (beyond the range of a double)");
+  }
+}
+
+TEST(DescribeJsonValueTest, LongStringIsCutOnACharacterBoundary) {
+  // Regression (found by fuzz_client_line): the 40-byte cut fell inside "é", so rejection
+  // reasons, and the command_rejected line that carries them, were not valid UTF-8.
+  std::string text = std::string(39, 'a') + "\xC3\xA9\xC3\xA9";
+  EXPECT_EQ(DescribeJsonValue(json::value(text)), "string \"" + std::string(39, 'a') + "\"...");
 }
 
 }  // namespace

@@ -45,6 +45,13 @@ TEST(TextTest, EllipsizeCutsOnCharacterBoundary) {
   EXPECT_EQ(Ellipsize("a\xC3\xA9z", 2), "a...");
 }
 
+TEST(TextTest, Utf8PrefixNeverEndsInsideACharacter) {
+  EXPECT_EQ(Utf8Prefix("abc", 5), "abc");
+  EXPECT_EQ(Utf8Prefix("a\xC3\xA9z", 2), "a");
+  EXPECT_EQ(Utf8Prefix("a\xC3\xA9z", 3), "a\xC3\xA9");
+  EXPECT_EQ(Utf8Prefix("\xF0\x9F\x98\x80", 3), "");
+}
+
 TEST(TextTest, SplitKeepsEmptyParts) {
   auto parts = SplitString("a,,b", ',');
   ASSERT_EQ(parts.size(), 3u);
