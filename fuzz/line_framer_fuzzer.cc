@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "protocol/line_framer.h"
+#include "common/line_framer.h"
 
 namespace {
 
-using codeswarm::protocol::LineFramer;
+using codeswarm::LineFramer;
 
 constexpr std::string_view kTooLong = "\x01TOO_LONG";
 
