@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
 
 #include "e2e/harness.h"
+#include "e2e/router_e2e_fixture.h"
 #include "e2e/tcp_proxy.h"
 
 namespace codeswarm::e2e {
@@ -22,8 +22,8 @@ namespace {
 
 namespace json = boost::json;
 
-bool IsEvent(const json::object& e, const std::string& name) { return Str(e.at("event")) == name; }
-std::string Field(const json::object& e, const char* key) { return Str(e.at("data").at(key)); }
+using router_test::Field;
+using router_test::IsEvent;
 
 // The swarm's secret as the router stored it.
 std::string StoredSecret(const RouterProcess& router, const std::string& swarm_id) {
@@ -161,48 +161,9 @@ TEST(WorkerChannelE2ETest, SquatterOnTheWorkerAddressLearnsNothingAndCannotRunAn
   EXPECT_EQ(worker.log().find("agent codex ready"), std::string::npos) << worker.log();
 }
 
-class WorkerChannelRouterTest : public ::testing::Test {
+// The router tests' fixture (launch and inject helpers, a TempDir) plus a proxy when needed.
+class WorkerChannelRouterTest : public router_test::RouterE2ETest {
  protected:
-  // Launches a swarm of `nodes` (agent overrides in `agent`), waits until every node connected.
-  std::string LaunchAndWait(ProtocolClient& client, int nodes, json::object agent = {},
-                            const std::string& system_prompt = "channel test") {
-    json::object payload{{"nodes", nodes}, {"system_prompt", system_prompt}};
-    if (!agent.empty()) payload["agent"] = agent;
-    json::object answer = client.Answer(client.Send("swarm_launch", payload));
-    EXPECT_EQ(Str(answer.at("event")), "swarm_launched") << json::serialize(answer);
-    std::string swarm = Field(answer, "swarm_id");
-    std::set<int64_t> connected;
-    while (static_cast<int>(connected.size()) < nodes) {
-      json::object e = client.WaitFor([&](const json::object& e) {
-        return IsEvent(e, "node_connected") && Field(e, "swarm_id") == swarm;
-      });
-      if (e.empty()) break;
-      connected.insert(e.at("data").at("node_id").as_int64());
-    }
-    return swarm;
-  }
-
-  // Injects into all nodes and waits for each one's turn_complete; returns the injection id.
-  std::string InjectAndWait(ProtocolClient& client, const std::string& swarm,
-                            const std::string& content, int nodes) {
-    std::string rid =
-        client.Send("inject", {{"swarm_id", swarm}, {"nodes", "all"}, {"content", content}});
-    json::object ack = client.Answer(rid);
-    EXPECT_EQ(Str(ack.at("event")), "inject_ack") << json::serialize(ack);
-    std::string injection = Field(ack, "injection_id");
-    std::set<int64_t> done;  // nodes end in any order
-    while (static_cast<int>(done.size()) < nodes) {
-      json::object e = client.WaitFor(
-          [&](const json::object& e) {
-            return IsEvent(e, "turn_complete") && Field(e, "injection_id") == injection;
-          },
-          60s);
-      if (e.empty()) break;
-      done.insert(e.at("data").at("node_id").as_int64());
-    }
-    return injection;
-  }
-
   // The text of node `node`'s deltas for `injection`, and how many there were.
   std::pair<std::string, int> Deltas(const ProtocolClient& client, const std::string& injection,
                                      int node) {
@@ -243,7 +204,6 @@ class WorkerChannelRouterTest : public ::testing::Test {
     }
   }
 
-  TempDir dir_{"channel"};
   std::unique_ptr<TcpProxy> proxy_;
   std::unique_ptr<RouterProcess> router_;
   std::unique_ptr<ProtocolClient> client_;
@@ -284,8 +244,9 @@ TEST_F(WorkerChannelRouterTest, EavesdropperOnTheChannelSeesNoPromptAnswerOrSecr
   ProtocolClient& client = *client_;
   TcpProxy& proxy = *proxy_;
   std::string swarm = LaunchAndWait(
-      client, 2, {{"kind", "mock"}, {"mock", {{"reply", "ANSWER-5e1d {prompt}"}, {"chunks", 6}}}},
-      "SYSTEM-PROMPT-c0de");
+      client, 2,
+      {{"agent", {{"kind", "mock"}, {"mock", {{"reply", "ANSWER-5e1d {prompt}"}, {"chunks", 6}}}}},
+       {"system_prompt", "SYSTEM-PROMPT-c0de"}});
   std::string injection = InjectAndWait(client, swarm, "PROMPT-7f3a review src/gemm.cc", 2);
   EXPECT_EQ(Deltas(client, injection, 1).first, "ANSWER-5e1d PROMPT-7f3a review src/gemm.cc");
 
@@ -307,7 +268,9 @@ TEST_F(WorkerChannelRouterTest, AlteredByteMidStreamCostsAReconnectAndNothingEls
   TcpProxy& proxy = *proxy_;
   std::string swarm = LaunchAndWait(
       client, 1,
-      {{"kind", "mock"}, {"mock", {{"reply", "{prompt}"}, {"chunks", 200}, {"chunk_delay_ms", 5}}}});
+      {{"agent",
+        {{"kind", "mock"},
+         {"mock", {{"reply", "{prompt}"}, {"chunks", 200}, {"chunk_delay_ms", 5}}}}}});
   std::string prompt;
   for (int i = 0; i < 200; ++i) prompt += "w" + std::to_string(i % 10) + " ";
   std::string rid =
