@@ -117,7 +117,9 @@ void TcpProxy::Run() {
         }
       }
     }
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
+    // Only the pairs polled this round (one accepted just now waits for the next).
+    const std::size_t polled = (fds.size() - 2) / 2;
+    for (std::size_t i = 0; i < polled; ++i) {
       for (int side = 0; side < 2; ++side) {
         const pollfd& pfd = fds[2 + 2 * i + side];
         if (pfd.revents == 0 || pairs[i].worker < 0) continue;
