@@ -58,6 +58,9 @@ struct Delivery {
   std::string request_id;
   std::string content;
   State state = State::kQueued;
+  // The seq of its inject_ack: the journal keeps everything from here while the turn is
+  // unfinished. 0 when unknown (adopted from a worker after a restart): keep everything.
+  uint64_t first_seq = 0;
 };
 
 struct Node {
@@ -67,7 +70,11 @@ struct Node {
   WorkerConnection* link = nullptr;    // borrowed; valid while conn_id != 0
   std::string instance;                // worker process instance last seen
   uint64_t last_seq = 0;               // highest event seq received from `instance`
-  uint64_t acked_seq = 0;              // highest seq acknowledged to the worker
+  uint64_t journaled_seq = 0;          // highest seq of `instance` the journal holds
+  uint64_t acked_seq = 0;              // highest seq acknowledged to the worker (<= journaled)
+  // The instance whose events the journal holds up to last_seq when this router started (a
+  // worker that outlived the previous router); empty when none.
+  std::string journal_instance;
   std::optional<TimerId> ack_timer;    // a pending acknowledgement
   std::deque<Delivery> deliveries;     // in injection order
   std::optional<TimerId> reconnect_timer;
