@@ -169,9 +169,9 @@ class RouterCore {
   void DisconnectNode(Swarm& swarm, Node& node, const std::string& reason);
   void SetStatus(Swarm& swarm, SwarmStatus status);
   void EmitSwarmUpdate(const Swarm& swarm);
-  void EmitInjectFailed(const Swarm& swarm, const Node& node, const Delivery& delivery,
+  void EmitInjectFailed(const Swarm& swarm, Node& node, const Delivery& delivery,
                         const std::string& reason);
-  void EmitTurnComplete(const Swarm& swarm, const Node& node, const Delivery& delivery,
+  void EmitTurnComplete(const Swarm& swarm, Node& node, const Delivery& delivery,
                         std::string_view status, const std::string& error);
   // Saves the swarm's record. A failure is logged and returned; only a launch acts on it (a job
   // the database does not hold would be forgotten by the next router): for the other changes

@@ -217,11 +217,19 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
   node.last_seq = event->seq;
   events_.MarkNode(swarm.swarm_id, node.node_id, node.instance, node.last_seq);
   Delivery* delivery = node.FindDelivery(event->injection_id);
-  if (delivery == nullptr) {
+  if (delivery == nullptr && node.Finished(event->injection_id)) {
     // Its turn already ended here (e.g. the router ended it when the worker was given up on).
     spdlog::debug("swarm {} node {}: event {} for finished injection {}", swarm.swarm_id,
                   node.node_id, event->event, event->injection_id);
     return;
+  }
+  if (delivery == nullptr) {
+    // A turn this router never heard of: a previous router delivered it, and the worker had
+    // finished it (so its hello did not list it) but not yet sent all its events. They are
+    // not in the journal (the welcome's ack_seq said so): take them.
+    node.deliveries.push_back(
+        Delivery{std::string(event->injection_id), "", "", Delivery::State::kRunning, 0});
+    delivery = &node.deliveries.back();
   }
   if (delivery->state == Delivery::State::kQueued) {
     // Its `received` was lost with a connection; the event proves it arrived.
@@ -247,6 +255,7 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
                            event->data);
   if (name == "turn_complete") {
     ++node.turns_completed;
+    node.RememberFinished(std::string(event->injection_id));
     for (auto it = node.deliveries.begin(); it != node.deliveries.end(); ++it) {
       if (it->injection_id == event->injection_id) {
         node.deliveries.erase(it);

@@ -88,6 +88,15 @@ struct Node {
   // `"swarm_id":"…","job_id":"…","node_id":N`: the id fields every event of this node starts with.
   std::string ids_json;
 
+  // Injections whose turn ended here (the worker's turn_complete, or an ending the router wrote
+  // itself), newest last, at most kRememberFinished of them: later events of these are dropped,
+  // while events of an injection this router never heard of (a turn a previous router
+  // delivered, still streaming) are taken.
+  static constexpr std::size_t kRememberFinished = 1024;
+  std::deque<std::string> finished;
+  void RememberFinished(const std::string& injection_id);
+  bool Finished(std::string_view injection_id) const;
+
   Delivery* FindDelivery(std::string_view injection_id);
   // "waiting", "idle", "busy", "draining", "disconnected", "lost", "exited".
   std::string_view StateName() const;

@@ -284,5 +284,27 @@ TEST_F(JournalTest, StreamingEventsAreJournaledAtMostOncePerCommitInterval) {
             (std::vector<std::string>{"turn_started", "assistant_delta", "assistant_delta"}));
 }
 
+// Regression: a turn the worker had finished but not fully sent when the router died is not in
+// the worker's hello; its remaining events were dropped as "for a finished injection" and the
+// turn never got its turn_complete.
+TEST_F(JournalTest, RestartedRouterTakesTheRestOfATurnTheWorkerNoLongerHolds) {
+  std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  std::string injection = Inject(swarm);
+  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
+  links_.clear();
+  clients_.Clear();
+  MakeCore();
+  Connect(swarm, 0, "inst-a", "[]");  // the turn is over on the worker
+  WorkerSays(swarm, 0, Delta(injection, 2, "a"));
+  WorkerSays(swarm, 0, "event 3 " + injection + R"( turn_complete {"status":"completed","error":null})");
+  EXPECT_EQ(clients_.Names(0), (std::vector<std::string>{"node_connected", "assistant_delta",
+                                                         "turn_complete"}));
+  // Once it is complete, a late repeat of its events is not taken.
+  WorkerSays(swarm, 0, Delta(injection, 4, "late"));
+  EXPECT_EQ(clients_.Events("assistant_delta").size(), 1u);
+}
+
 }  // namespace
 }  // namespace codeswarm::router::testing
