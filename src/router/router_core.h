@@ -54,7 +54,7 @@ struct RouterOptions {
   int64_t journal_max_bytes = int64_t{1} << 30;
   // While workers stream, their events are journaled (and then sent) at most this often; zero:
   // after every read.
-  Duration journal_commit_interval = std::chrono::milliseconds(1);
+  Duration journal_commit_interval = std::chrono::milliseconds(2);
 };
 
 class RouterCore {

@@ -31,11 +31,16 @@ CREATE TABLE IF NOT EXISTS swarms (
   ended_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (
-  seq INTEGER PRIMARY KEY,
+-- The event journal, in chunks: each row holds a run of consecutive events of one swarm from
+-- one commit (their lines concatenated, their seqs as 8-byte little-endian integers), since one
+-- row per event costs the router far more than the events themselves.
+CREATE TABLE IF NOT EXISTS journal_chunks (
+  first_seq INTEGER PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
   swarm_id TEXT NOT NULL,
   wall_ms INTEGER NOT NULL,
-  line TEXT NOT NULL
+  seqs BLOB NOT NULL,
+  lines TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS node_marks (
   swarm_id TEXT NOT NULL,
@@ -169,19 +174,34 @@ class SqliteStore : public Store {
     std::lock_guard lock(mu_);
     if (!insert_event_) {
       insert_event_ = std::make_unique<Statement>(
-          db_, "INSERT INTO journal(seq, swarm_id, wall_ms, line) VALUES (?1, ?2, ?3, ?4)");
+          db_, "INSERT INTO journal_chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
       upsert_mark_ = std::make_unique<Statement>(
           db_, "INSERT OR REPLACE INTO node_marks VALUES (?1, ?2, ?3, ?4)");
     }
     if (!insert_event_->ok() || !upsert_mark_->ok()) return Error("prepare journal");
     if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("begin");
     bool ok = true;
-    for (const JournalEntry& e : entries) {
-      insert_event_->Int(1, static_cast<int64_t>(e.seq));
-      insert_event_->Text(2, e.swarm_id);
-      insert_event_->Int(3, e.wall_ms);
-      insert_event_->Text(4, e.line);
-      if (!(ok = insert_event_->Run())) break;
+    std::string seqs;
+    std::string lines;
+    for (std::size_t begin = 0; ok && begin < entries.size();) {
+      std::size_t end = begin;
+      seqs.clear();
+      lines.clear();
+      while (end < entries.size() && entries[end].swarm_id == entries[begin].swarm_id) {
+        uint64_t seq = entries[end].seq;
+        for (int b = 0; b < 8; ++b) seqs += static_cast<char>((seq >> (8 * b)) & 0xff);
+        lines += entries[end].line;
+        ++end;
+      }
+      insert_event_->Int(1, static_cast<int64_t>(entries[begin].seq));
+      insert_event_->Int(2, static_cast<int64_t>(entries[end - 1].seq));
+      insert_event_->Text(3, entries[begin].swarm_id);
+      insert_event_->Int(4, entries[begin].wall_ms);
+      sqlite3_bind_blob(insert_event_->get(), 5, seqs.data(), static_cast<int>(seqs.size()),
+                        SQLITE_STATIC);
+      insert_event_->Text(6, lines);
+      ok = insert_event_->Run();
+      begin = end;
     }
     for (std::size_t i = 0; ok && i < marks.size(); ++i) {
       upsert_mark_->Text(1, marks[i].swarm_id);
@@ -203,20 +223,32 @@ class SqliteStore : public Store {
                                               std::size_t limit) override {
     std::lock_guard lock(mu_);
     Statement read(db_,
-                   "SELECT seq, swarm_id, line FROM journal WHERE seq > ?1 AND seq <= ?2 "
-                   "AND (?3 = '' OR swarm_id = ?3) ORDER BY seq LIMIT ?4");
+                   "SELECT seqs, lines, swarm_id FROM journal_chunks WHERE last_seq > ?1 "
+                   "AND first_seq <= ?2 AND (?3 = '' OR swarm_id = ?3) ORDER BY first_seq");
     if (!read.ok()) return Error("prepare");
     read.Int(1, static_cast<int64_t>(after_seq));
     read.Int(2, static_cast<int64_t>(std::min<uint64_t>(through_seq, INT64_MAX)));
     read.Text(3, swarm_id);
-    read.Int(4, static_cast<int64_t>(limit));
     std::vector<JournalRow> out;
     int rc;
-    while ((rc = sqlite3_step(read.get())) == SQLITE_ROW) {
-      out.push_back(JournalRow{static_cast<uint64_t>(sqlite3_column_int64(read.get(), 0)),
-                               read.ColumnText(1), read.ColumnText(2)});
+    while (out.size() < limit && (rc = sqlite3_step(read.get())) == SQLITE_ROW) {
+      const auto* seqs = static_cast<const unsigned char*>(sqlite3_column_blob(read.get(), 0));
+      const std::size_t count = static_cast<std::size_t>(sqlite3_column_bytes(read.get(), 0)) / 8;
+      const std::string lines = read.ColumnText(1);
+      const std::string swarm = read.ColumnText(2);
+      std::size_t pos = 0;
+      for (std::size_t i = 0; i < count && pos < lines.size() && out.size() < limit; ++i) {
+        uint64_t seq = 0;
+        for (int b = 0; b < 8; ++b) seq |= static_cast<uint64_t>(seqs[i * 8 + b]) << (8 * b);
+        std::size_t end = lines.find('\n', pos);
+        end = end == std::string::npos ? lines.size() : end + 1;
+        if (seq > after_seq && seq <= through_seq) {
+          out.push_back(JournalRow{seq, swarm, lines.substr(pos, end - pos)});
+        }
+        pos = end;
+      }
     }
-    if (rc != SQLITE_DONE) return Error("read journal");
+    if (out.size() < limit && rc != SQLITE_DONE) return Error("read journal");
     return out;
   }
 
@@ -239,10 +271,11 @@ class SqliteStore : public Store {
     std::lock_guard lock(mu_);
     // The newest seq each rule lets go: by age, and the newest whose tail (it and everything
     // after it) passes the size budget. Dropping up to the larger keeps a prefix either way.
-    Statement by_age(db_, "SELECT IFNULL(MAX(seq), 0) FROM journal WHERE wall_ms < ?1");
+    Statement by_age(db_,
+                     "SELECT IFNULL(MAX(last_seq), 0) FROM journal_chunks WHERE wall_ms < ?1");
     Statement by_size(db_,
-                      "SELECT IFNULL(MAX(seq), 0) FROM (SELECT seq, SUM(LENGTH(line)) OVER "
-                      "(ORDER BY seq DESC) AS tail FROM journal) WHERE tail > ?1");
+                      "SELECT IFNULL(MAX(last_seq), 0) FROM (SELECT last_seq, SUM(LENGTH(lines)) "
+                      "OVER (ORDER BY first_seq DESC) AS tail FROM journal_chunks) WHERE tail > ?1");
     if (!by_age.ok() || !by_size.ok()) return Error("prepare");
     by_age.Int(1, policy.older_than_ms);
     by_size.Int(1, policy.max_bytes);
@@ -252,8 +285,15 @@ class SqliteStore : public Store {
     uint64_t upto = static_cast<uint64_t>(std::max(sqlite3_column_int64(by_age.get(), 0),
                                                    sqlite3_column_int64(by_size.get(), 0)));
     if (policy.keep_from_seq > 0) upto = std::min(upto, policy.keep_from_seq - 1);
+    // Whole chunks go: the last one that ends at or before `upto`.
+    Statement last(db_,
+                   "SELECT IFNULL(MAX(last_seq), 0) FROM journal_chunks WHERE last_seq <= ?1");
+    if (!last.ok()) return Error("prepare");
+    last.Int(1, static_cast<int64_t>(upto));
+    if (sqlite3_step(last.get()) != SQLITE_ROW) return Error("measure journal");
+    upto = static_cast<uint64_t>(sqlite3_column_int64(last.get(), 0));
     if (upto > 0) {
-      Statement drop(db_, "DELETE FROM journal WHERE seq <= ?1");
+      Statement drop(db_, "DELETE FROM journal_chunks WHERE last_seq <= ?1");
       Statement mark(db_,
                      "INSERT INTO meta(key, value) VALUES('pruned_through', ?1) "
                      "ON CONFLICT(key) DO UPDATE SET value = MAX(value, ?1)");
