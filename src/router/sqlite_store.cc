@@ -16,6 +16,8 @@ namespace {
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+PRAGMA wal_autocheckpoint=16384;
+PRAGMA journal_size_limit=67108864;
 CREATE TABLE IF NOT EXISTS swarms (
   swarm_id TEXT PRIMARY KEY,
   job_id TEXT NOT NULL,
