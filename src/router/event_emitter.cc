@@ -15,6 +15,16 @@ EventEmitter::EventEmitter(ClientChannel& clients, Store& store, const Clock& cl
                            uint64_t seq_block)
     : clients_(clients), store_(store), clock_(clock), seq_block_(seq_block) {}
 
+Status EventEmitter::Start() {
+  if (next_seq_ < seq_limit_) return Status::Ok();
+  Result<uint64_t> first = store_.ReserveSeq(seq_block_);
+  if (!first.ok()) return first.status();
+  next_seq_ = std::max(next_seq_, *first);
+  seq_limit_ = *first + seq_block_;
+  delivered_seq_ = std::max(delivered_seq_, next_seq_ - 1);
+  return Status::Ok();
+}
+
 uint64_t EventEmitter::NextSeq() {
   if (next_seq_ >= seq_limit_) ReserveSeqs();
   return next_seq_++;

@@ -34,6 +34,11 @@ class EventEmitter {
   EventEmitter(ClientChannel& clients, Store& store, const Clock& clock,
                uint64_t seq_block = kDefaultSeqBlock);
 
+  // Reserves the first block of seqs: everything below it (a previous router's events) counts as
+  // delivered, so a client that connects before this router broadcasts anything gets those in
+  // its replay. Fails when the store cannot reserve (seqs are then counted in memory).
+  Status Start();
+
   // Queues `event` with `data` for every client, with the next seq, and returns the seq. The
   // journal files it under data's "swarm_id" (if any).
   uint64_t Broadcast(std::string_view event, const boost::json::object& data);

@@ -70,6 +70,9 @@ Status RouterCore::Start() {
   }
   spdlog::info("loaded {} swarms from the state database ({} active)", swarms_.size(), active);
   CODESWARM_RETURN_IF_ERROR(LoadNodeMarks());
+  if (Status seqs = events_.Start(); !seqs.ok()) {
+    spdlog::error("cannot reserve event sequence numbers: {}", seqs.message());
+  }
   for (auto& [id, swarm] : swarms_) {
     // A terminate that was in progress when the router stopped is finished now.
     if (swarm->status == SwarmStatus::kTerminating) {

@@ -306,5 +306,20 @@ TEST_F(JournalTest, RestartedRouterTakesTheRestOfATurnTheWorkerNoLongerHolds) {
   EXPECT_EQ(clients_.Events("assistant_delta").size(), 1u);
 }
 
+// Regression: a client that connected to a restarted router before it had broadcast anything
+// was taken to have got everything live, and its subscribe replayed nothing of the old router's.
+TEST_F(JournalTest, ClientOfARestartedRouterGetsTheOldRoutersEventsReplayed) {
+  std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  RunTurn(swarm, 0, Inject(swarm));
+  const std::vector<int64_t> before = BroadcastSeqs();
+  links_.clear();
+  clients_.Clear();
+  MakeCore();
+  core_->OnClientConnected(kLate);
+  Subscribe(kLate, "{\"since_seq\":" + std::to_string(before[3]) + "}");
+  EXPECT_EQ(SeqsOf(To(kLate)), std::vector<int64_t>(before.begin() + 4, before.end()));
+}
+
 }  // namespace
 }  // namespace codeswarm::router::testing
