@@ -2,9 +2,8 @@
 // retention.
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <limits>
 
 #include "router/router_core.h"

@@ -35,8 +35,9 @@ struct Tally {
 
 // The prompt of trial `trial`: numbered words, so every chunk of the reply is different text.
 std::string Prompt(int trial) {
-  std::string prompt = "[[mock:chunks=" + std::to_string(kChunks) + "]][[mock:delay=" +
-                       std::to_string(kChunkDelayMs) + "]] trial " + std::to_string(trial);
+  std::string prompt = "[[mock:chunks=" + std::to_string(kChunks) +
+                       "]][[mock:delay=" + std::to_string(kChunkDelayMs) + "]] trial " +
+                       std::to_string(trial);
   for (int w = 0; w < 2 * kChunks; ++w) prompt += " w" + std::to_string(w);
   return prompt;
 }

@@ -104,15 +104,14 @@ TEST_F(JournalTest, SubscribeReplaysMissedEventsThenTheClientGetsLiveOnes) {
   EXPECT_EQ(answer.at("since_seq").as_int64(), seen);
   EXPECT_EQ(answer.at("head_seq").as_int64(), before.back());
   EXPECT_EQ(got.back().at("event"), "replay_complete");
-  EXPECT_EQ(got.back().at("data").at("events").as_int64(),
-            static_cast<int64_t>(before.size() - 3));
+  EXPECT_EQ(got.back().at("data").at("events").as_int64(), static_cast<int64_t>(before.size() - 3));
   std::vector<int64_t> expected(before.begin() + 3, before.end());
   EXPECT_EQ(SeqsOf(got), expected);
 
   // Then live: the next event has the next seq, after the replay.
   clients_.Clear();
-  core_->OnClientLine(kClient, Command("inject", R"({"swarm_id":")" + swarm +
-                                                      R"(","content":"again"})", "i2"));
+  core_->OnClientLine(
+      kClient, Command("inject", R"({"swarm_id":")" + swarm + R"(","content":"again"})", "i2"));
   ASSERT_FALSE(BroadcastSeqs().empty());
   EXPECT_GT(BroadcastSeqs().front(), before.back());
 }
@@ -213,7 +212,8 @@ TEST_F(JournalTest, RetentionNeverPrunesEventsOfAnUnfinishedTurnOfALiveSwarm) {
   EXPECT_EQ(journal.front().seq, static_cast<uint64_t>(ack_seq));  // older events went
   EXPECT_EQ(*memory_store_->JournalPrunedThrough(), static_cast<uint64_t>(ack_seq - 1));
   // Once the turn is over, they may go too.
-  WorkerSays(swarm, 0, "event 3 " + injection + R"( turn_complete {"status":"completed","error":null})");
+  WorkerSays(swarm, 0,
+             "event 3 " + injection + R"( turn_complete {"status":"completed","error":null})");
   executor_.Advance(61s);
   EXPECT_TRUE(Journal().empty());
 }
@@ -238,7 +238,8 @@ TEST_F(JournalTest, RestartedRouterTakesEachWorkerEventExactlyOnce) {
   // ...and what it resends anyway is dropped.
   WorkerSays(swarm, 0, Delta(injection, 3, "b"));
   WorkerSays(swarm, 0, Delta(injection, 4, "c"));
-  WorkerSays(swarm, 0, "event 5 " + injection + R"( turn_complete {"status":"completed","error":null})");
+  WorkerSays(swarm, 0,
+             "event 5 " + injection + R"( turn_complete {"status":"completed","error":null})");
   std::vector<json::object> deltas = clients_.Events("assistant_delta");
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].at("data").at("delta"), "c");
@@ -249,7 +250,8 @@ TEST_F(JournalTest, RestartedRouterTakesEachWorkerEventExactlyOnce) {
   Subscribe(kLate, "{}");
   std::string text;
   for (const json::object& e : To(kLate)) {
-    if (e.at("event") == "assistant_delta") text += std::string(e.at("data").at("delta").as_string());
+    if (e.at("event") == "assistant_delta")
+      text += std::string(e.at("data").at("delta").as_string());
   }
   EXPECT_EQ(text, "abc");
 }
@@ -298,9 +300,10 @@ TEST_F(JournalTest, RestartedRouterTakesTheRestOfATurnTheWorkerNoLongerHolds) {
   MakeCore();
   Connect(swarm, 0, "inst-a", "[]");  // the turn is over on the worker
   WorkerSays(swarm, 0, Delta(injection, 2, "a"));
-  WorkerSays(swarm, 0, "event 3 " + injection + R"( turn_complete {"status":"completed","error":null})");
-  EXPECT_EQ(clients_.Names(0), (std::vector<std::string>{"node_connected", "assistant_delta",
-                                                         "turn_complete"}));
+  WorkerSays(swarm, 0,
+             "event 3 " + injection + R"( turn_complete {"status":"completed","error":null})");
+  EXPECT_EQ(clients_.Names(0),
+            (std::vector<std::string>{"node_connected", "assistant_delta", "turn_complete"}));
   // Once it is complete, a late repeat of its events is not taken.
   WorkerSays(swarm, 0, Delta(injection, 4, "late"));
   EXPECT_EQ(clients_.Events("assistant_delta").size(), 1u);

@@ -65,8 +65,8 @@ TEST_F(SqliteJournalTest, ReadsBackARangeOfOneSwarmInSeqOrderAfterAReopen) {
 
 TEST_F(SqliteJournalTest, ACommitOfInterleavedSwarmsReadsBackInSeqOrder) {
   std::string l1 = "one\n", l2 = "two\n", l3 = "three\n";
-  ASSERT_TRUE(store_->AppendJournal({{1, "s-a", 0, l1}, {2, "s-b", 0, l2}, {3, "s-a", 0, l3}}, {})
-                  .ok());
+  ASSERT_TRUE(
+      store_->AppendJournal({{1, "s-a", 0, l1}, {2, "s-b", 0, l2}, {3, "s-a", 0, l3}}, {}).ok());
   auto rows = store_->ReadJournal(0, 10, "", 10);
   ASSERT_EQ(rows->size(), 3u);
   EXPECT_EQ(rows->at(1).line, "two\n");
@@ -103,8 +103,7 @@ TEST_F(SqliteJournalTest, PrunesTheOldestByAgeAndBySizeButNotWhatItMustKeep) {
   EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 2000, .max_bytes = 1 << 20}), 10u);
   EXPECT_EQ(Seqs(0, 100).front(), 11u);
   // By size: the newest 5 lines of 10 bytes fit in 55 bytes; but 14 on must stay.
-  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 55, .keep_from_seq = 14}),
-            13u);
+  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 55, .keep_from_seq = 14}), 13u);
   EXPECT_EQ(Seqs(0, 100).front(), 14u);
   EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 55}), 15u);
   EXPECT_EQ(Seqs(0, 100), (std::vector<uint64_t>{16, 17, 18, 19, 20}));
