@@ -66,6 +66,8 @@ void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
   r.Number("worker_orphan_seconds", 1, 30 * 86400, &c->worker_orphan_seconds);
   r.Enum("log_level", {"trace", "debug", "info", "warn", "error"}, &c->log_level);
   r.Bool("allow_other_users", &c->allow_other_users);
+  r.Number("journal_retention_seconds", 60, 10 * 365 * 86400.0, &c->journal_retention_seconds);
+  r.Int("journal_max_bytes", int64_t{1} << 20, int64_t{1} << 40, &c->journal_max_bytes);
   r.Finish();
   if (c->worker_timeout_seconds <= c->heartbeat_seconds) {
     root.errors()->Add("router.worker_timeout_seconds: must be longer than heartbeat_seconds (" +

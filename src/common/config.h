@@ -40,6 +40,10 @@ struct RouterConfig {
   // Accept client connections from other users (and from other machines, whose user cannot be
   // checked). Off: only the user running the router (and root) may command it.
   bool allow_other_users = false;
+  // Event journal retention: events older than this, or beyond the newest journal_max_bytes of
+  // event lines, may be pruned (never those of unfinished turns of live swarms).
+  double journal_retention_seconds = 7 * 86400;
+  int64_t journal_max_bytes = int64_t{1} << 30;
 };
 
 struct LocalBackendConfig {

@@ -29,7 +29,8 @@ std::string_view RejectCodeName(RejectCode code) {
 
 const std::vector<std::string_view>& CommandNames() {
   static const std::vector<std::string_view> kNames = {
-      "swarm_launch", "inject", "interrupt", "swarm_list", "swarm_status", "swarm_terminate"};
+      "swarm_launch", "inject", "interrupt", "swarm_list", "swarm_status", "swarm_terminate",
+      "subscribe"};
   return kNames;
 }
 
@@ -161,6 +162,21 @@ std::optional<Rejection> ParseList(const json::object& payload, Command* command
   return std::nullopt;
 }
 
+std::optional<Rejection> ParseSubscribe(const json::object& payload, Command* command) {
+  JsonErrors errors;
+  JsonObjectReader r(payload, "payload", &errors);
+  SubscribePayload subscribe;
+  int64_t since = 0;
+  if (r.Raw("since_seq") != nullptr && r.Int("since_seq", int64_t{0}, INT64_MAX, &since)) {
+    subscribe.since_seq = static_cast<uint64_t>(since);
+  }
+  if (r.Raw("swarm_id") != nullptr) r.NonEmptyString("swarm_id", &subscribe.swarm_id);
+  r.Finish();
+  if (!errors.empty()) return PayloadRejection(*command, errors);
+  command->payload = std::move(subscribe);
+  return std::nullopt;
+}
+
 Rejection EnvelopeError(std::optional<std::string> request_id, std::optional<std::string> command,
                         std::string reason) {
   return Rejection{std::move(request_id), std::move(command), RejectCode::kInvalidEnvelope,
@@ -270,6 +286,9 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
   } else if (*name == "swarm_terminate") {
     command.kind = CommandKind::kSwarmTerminate;
     rejection = ParseSwarmPayload(body, &command);
+  } else if (*name == "subscribe") {
+    command.kind = CommandKind::kSubscribe;
+    rejection = ParseSubscribe(body, &command);
   } else {
     std::string known;
     for (std::string_view n : CommandNames()) known += (known.empty() ? "" : ", ") + std::string(n);

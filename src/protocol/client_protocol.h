@@ -73,6 +73,13 @@ struct InterruptPayload {
 
 struct ListPayload {};
 
+// subscribe: replay journaled events with seq > since_seq (0 when absent: all that is kept),
+// of one swarm when swarm_id is not empty, then continue live.
+struct SubscribePayload {
+  uint64_t since_seq = 0;
+  std::string swarm_id;
+};
+
 enum class CommandKind {
   kSwarmLaunch,
   kInject,
@@ -80,13 +87,16 @@ enum class CommandKind {
   kSwarmList,
   kSwarmStatus,
   kSwarmTerminate,
+  kSubscribe,
 };
 
 struct Command {
   CommandKind kind = CommandKind::kSwarmList;
   std::string name;
   std::string request_id;
-  std::variant<LaunchPayload, InjectPayload, InterruptPayload, SwarmPayload, ListPayload> payload;
+  std::variant<LaunchPayload, InjectPayload, InterruptPayload, SwarmPayload, ListPayload,
+               SubscribePayload>
+      payload;
 };
 
 struct ParseLimits {

@@ -84,6 +84,7 @@ void ClientSession::OnPeerTooSlow(SlowPeer why) {
 void ClientSession::OnClosed(const std::string& reason) {
   spdlog::debug("client {} closed: {}", id_, reason);
   hub_.Remove(id_);
+  core_.OnClientClosed(id_);
 }
 
 ClientHub::ClientHub(asio::io_context& io) : io_(io) {}

@@ -15,6 +15,16 @@ EventEmitter::EventEmitter(ClientChannel& clients, Store& store, const Clock& cl
                            uint64_t seq_block)
     : clients_(clients), store_(store), clock_(clock), seq_block_(seq_block) {}
 
+Status EventEmitter::Start() {
+  if (next_seq_ < seq_limit_) return Status::Ok();
+  Result<uint64_t> first = store_.ReserveSeq(seq_block_);
+  if (!first.ok()) return first.status();
+  next_seq_ = std::max(next_seq_, *first);
+  seq_limit_ = *first + seq_block_;
+  delivered_seq_ = std::max(delivered_seq_, next_seq_ - 1);
+  return Status::Ok();
+}
+
 uint64_t EventEmitter::NextSeq() {
   if (next_seq_ >= seq_limit_) ReserveSeqs();
   return next_seq_++;
@@ -50,26 +60,95 @@ void EventEmitter::ReserveSeqs() {
 
 std::string_view EventEmitter::Timestamp() { return timestamps_.Format(clock_.WallMillis()); }
 
-void EventEmitter::Broadcast(std::string_view event, const json::object& data) {
-  std::string line;
-  protocol::AppendEventLine(line, NextSeq(), Timestamp(), event, json::serialize(data));
-  clients_.Broadcast(std::move(line));
+void EventEmitter::Queue(Outgoing item) {
+  const bool was_idle = !has_pending();
+  outgoing_.push_back(std::move(item));
+  if (was_idle && on_pending_) on_pending_();
 }
 
-void EventEmitter::BroadcastRuntime(std::string_view event, std::string_view ids_json,
-                                    std::string_view injection_id,
-                                    std::string_view worker_data) {
-  std::string line;
-  line.reserve(160 + ids_json.size() + worker_data.size());
-  protocol::AppendRuntimeEventLine(line, NextSeq(), Timestamp(), event, ids_json, injection_id,
-                                   worker_data);
-  clients_.Broadcast(std::move(line));
+uint64_t EventEmitter::Broadcast(std::string_view event, const json::object& data) {
+  Outgoing item;
+  item.seq = NextSeq();
+  if (const json::value* swarm = data.if_contains("swarm_id"); swarm && swarm->is_string()) {
+    item.swarm_id = std::string(swarm->get_string());
+  }
+  protocol::AppendEventLine(item.line, item.seq, Timestamp(), event, json::serialize(data));
+  const uint64_t seq = item.seq;
+  Queue(std::move(item));
+  return seq;
+}
+
+uint64_t EventEmitter::BroadcastRuntime(std::string_view event, std::string_view swarm_id,
+                                        std::string_view ids_json, std::string_view injection_id,
+                                        std::string_view worker_data) {
+  Outgoing item;
+  item.seq = NextSeq();
+  item.swarm_id = std::string(swarm_id);
+  item.line.reserve(160 + ids_json.size() + worker_data.size());
+  protocol::AppendRuntimeEventLine(item.line, item.seq, Timestamp(), event, ids_json,
+                                   injection_id, worker_data);
+  const uint64_t seq = item.seq;
+  Queue(std::move(item));
+  return seq;
 }
 
 void EventEmitter::Reply(ClientId client, std::string_view event, const json::object& data) {
   std::string line;
   protocol::AppendEventLine(line, std::nullopt, Timestamp(), event, json::serialize(data));
-  clients_.SendTo(client, std::move(line));
+  SendRaw(client, std::move(line));
+}
+
+void EventEmitter::SendRaw(ClientId client, std::string line) {
+  if (!has_pending()) {
+    clients_.SendTo(client, std::move(line));
+    return;
+  }
+  Outgoing item;
+  item.to = client;
+  item.line = std::move(line);
+  Queue(std::move(item));
+}
+
+void EventEmitter::MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,
+                            uint64_t last_seq) {
+  const bool was_idle = !has_pending();
+  marks_[{swarm_id, node_id}] = NodeMark{swarm_id, node_id, instance, last_seq};
+  if (was_idle && on_pending_) on_pending_();
+}
+
+void EventEmitter::Flush() {
+  if (!has_pending()) return;
+  std::vector<Outgoing> items = std::move(outgoing_);
+  outgoing_.clear();
+  std::vector<NodeMark> marks;
+  marks.reserve(marks_.size());
+  for (auto& [key, mark] : marks_) marks.push_back(std::move(mark));
+  marks_.clear();
+
+  std::vector<JournalEntry> entries;
+  entries.reserve(items.size());
+  const int64_t now_ms = clock_.WallMillis();
+  for (const Outgoing& item : items) {
+    if (!item.to) entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
+  }
+  Status written = store_.AppendJournal(entries, marks);
+  if (!written.ok() && !store_failing_) {
+    spdlog::error("cannot write the event journal ({} events): {}; events still go to the "
+                  "clients but a client that catches up later will not get them",
+                  entries.size(), written.message());
+  } else if (written.ok() && store_failing_) {
+    spdlog::info("the event journal is written again");
+  }
+  store_failing_ = !written.ok();
+  for (Outgoing& item : items) {
+    if (item.to) {
+      clients_.SendTo(*item.to, std::move(item.line));
+    } else {
+      delivered_seq_ = item.seq;
+      clients_.Broadcast(std::move(item.line));
+    }
+  }
+  if (on_flushed_ && !marks.empty()) on_flushed_(marks);
 }
 
 }  // namespace codeswarm::router

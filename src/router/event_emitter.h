@@ -1,11 +1,23 @@
 // Turns the core's decisions into event lines: envelope, timestamp, and a seq for broadcast
 // events that never repeats (blocks of seqs are reserved durably in the Store). Loop thread only.
+//
+// Write-ahead journal: broadcast lines are held until Flush(), which writes them to the Store's
+// journal together with the node marks (the last worker event taken per node) in one
+// transaction, and only then hands them to the clients. So a client never sees an event a
+// restarted router does not have, and a worker is never told an event is safe (ack) before it
+// is. Replies to one client queue behind the broadcasts before them, keeping their order.
 #pragma once
 
 #include <boost/json/fwd.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -22,20 +34,57 @@ class EventEmitter {
   EventEmitter(ClientChannel& clients, Store& store, const Clock& clock,
                uint64_t seq_block = kDefaultSeqBlock);
 
-  // Sends `event` with `data` to every client, with the next seq.
-  void Broadcast(std::string_view event, const boost::json::object& data);
+  // Reserves the first block of seqs: everything below it (a previous router's events) counts as
+  // delivered, so a client that connects before this router broadcasts anything gets those in
+  // its replay. Fails when the store cannot reserve (seqs are then counted in memory).
+  Status Start();
+
+  // Queues `event` with `data` for every client, with the next seq, and returns the seq. The
+  // journal files it under data's "swarm_id" (if any).
+  uint64_t Broadcast(std::string_view event, const boost::json::object& data);
   // Splices a worker's runtime event (its data object as raw JSON) after the node's ids.
-  void BroadcastRuntime(std::string_view event, std::string_view ids_json,
-                        std::string_view injection_id, std::string_view worker_data);
-  // Sends `event` to one client, without a seq.
+  uint64_t BroadcastRuntime(std::string_view event, std::string_view swarm_id,
+                            std::string_view ids_json, std::string_view injection_id,
+                            std::string_view worker_data);
+  // Sends `event` to one client, without a seq, after the broadcasts queued before it.
   void Reply(ClientId client, std::string_view event, const boost::json::object& data);
+  // Sends a line as it is (a journaled line replayed) to one client, after what is queued.
+  void SendRaw(ClientId client, std::string line);
+  // Records that the journal holds node `node_id`'s events up to `last_seq` of `instance`;
+  // written with the next Flush.
+  void MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,
+                uint64_t last_seq);
+
+  // Journals what is queued (one transaction), then hands it to the clients. When the store
+  // fails the error is logged and the lines go out anyway (clients are not left without
+  // events), and the marks still count as written: a restart may then miss those events in
+  // its journal, never double them.
+  void Flush();
+  bool has_pending() const { return !outgoing_.empty() || !marks_.empty(); }
+  // The seq of the last broadcast handed to the clients (everything up to it is journaled).
+  uint64_t delivered_seq() const { return delivered_seq_; }
+
+  // Called when queuing starts after a Flush (the owner schedules one), and after each Flush
+  // with the marks it wrote.
+  void set_on_pending(std::function<void()> fn) { on_pending_ = std::move(fn); }
+  void set_on_flushed(std::function<void(const std::vector<NodeMark>&)> fn) {
+    on_flushed_ = std::move(fn);
+  }
 
   int64_t WallMillis() const { return clock_.WallMillis(); }
 
  private:
+  struct Outgoing {
+    std::optional<ClientId> to;  // nullopt: broadcast
+    uint64_t seq = 0;            // broadcasts only
+    std::string swarm_id;
+    std::string line;
+  };
+
   uint64_t NextSeq();
   void ReserveSeqs();
   std::string_view Timestamp();
+  void Queue(Outgoing item);
 
   ClientChannel& clients_;
   Store& store_;
@@ -44,6 +93,12 @@ class EventEmitter {
   TimestampFormatter timestamps_;
   uint64_t next_seq_ = 1;
   uint64_t seq_limit_ = 1;  // next_seq_ < seq_limit_ are reserved
+  uint64_t delivered_seq_ = 0;
+  std::vector<Outgoing> outgoing_;
+  std::map<std::pair<std::string, int>, NodeMark> marks_;
+  bool store_failing_ = false;
+  std::function<void()> on_pending_;
+  std::function<void(const std::vector<NodeMark>&)> on_flushed_;
 };
 
 }  // namespace codeswarm::router

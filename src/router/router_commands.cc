@@ -175,8 +175,9 @@ void RouterCore::HandleInject(ClientId client, const protocol::Command& command)
     ack["request_id"] = command.request_id;
     ack["injection_id"] = injection_id;
     ack["nodes"] = target_list;
-    events_.Broadcast("inject_ack", ack);
-    Delivery delivery{injection_id, command.request_id, inject.content, Delivery::State::kQueued};
+    const uint64_t ack_seq = events_.Broadcast("inject_ack", ack);
+    Delivery delivery{injection_id, command.request_id, inject.content, Delivery::State::kQueued,
+                      ack_seq};
     if (node.conn == NodeConn::kLost || node.conn == NodeConn::kExited) {
       EmitInjectFailed(*swarm, node, delivery,
                        "node " + std::to_string(node_id) + " is " +

@@ -16,7 +16,16 @@ RouterCore::RouterCore(RouterOptions options, Executor& executor, ClientChannel&
       store_(store),
       provider_(provider),
       clock_(clock),
-      events_(clients, store, clock) {}
+      events_(clients, store, clock) {
+  // One journal transaction per loop turn at most: entry points flush when they finish, and
+  // whatever is queued from a timer or a pool callback is flushed right after it.
+  events_.set_on_pending([this, alive = std::weak_ptr<bool>(alive_)] {
+    executor_.Post([this, alive] {
+      if (auto a = alive.lock(); a && *a) events_.Flush();
+    });
+  });
+  events_.set_on_flushed([this](const std::vector<NodeMark>& marks) { OnJournalFlushed(marks); });
+}
 
 RouterCore::~RouterCore() { *alive_ = false; }
 
@@ -60,6 +69,10 @@ Status RouterCore::Start() {
     swarms_[r.swarm_id] = std::move(swarm);
   }
   spdlog::info("loaded {} swarms from the state database ({} active)", swarms_.size(), active);
+  CODESWARM_RETURN_IF_ERROR(LoadNodeMarks());
+  if (Status seqs = events_.Start(); !seqs.ok()) {
+    spdlog::error("cannot reserve event sequence numbers: {}", seqs.message());
+  }
   for (auto& [id, swarm] : swarms_) {
     // A terminate that was in progress when the router stopped is finished now.
     if (swarm->status == SwarmStatus::kTerminating) {
@@ -67,7 +80,9 @@ Status RouterCore::Start() {
     }
   }
   SchedulePoll(Duration::zero());
+  SchedulePrune(Duration::zero());
   WarnAboutUnknownJobs();
+  events_.Flush();
   return Status::Ok();
 }
 
@@ -99,6 +114,9 @@ void RouterCore::WarnAboutUnknownJobs() {
 void RouterCore::Shutdown() {
   shut_down_ = true;
   CancelTimer(poll_timer_);
+  CancelTimer(prune_timer_);
+  CancelTimer(stream_flush_timer_);
+  events_.Flush();
   for (auto& [id, swarm] : swarms_) {
     CancelTimer(swarm->terminate_timer);
     for (Node& node : swarm->nodes) {
@@ -118,7 +136,18 @@ Swarm* RouterCore::MutableSwarm(const std::string& swarm_id) {
   return it == swarms_.end() ? nullptr : it->second.get();
 }
 
+void RouterCore::OnClientConnected(ClientId client) {
+  live_after_[client] = events_.delivered_seq();
+}
+
+void RouterCore::OnClientClosed(ClientId client) { live_after_.erase(client); }
+
 void RouterCore::OnClientLine(ClientId client, std::string_view line) {
+  DispatchClientLine(client, line);
+  events_.Flush();
+}
+
+void RouterCore::DispatchClientLine(ClientId client, std::string_view line) {
   auto parsed = protocol::ParseCommandLine(line, {.max_nodes = options_.max_nodes});
   if (auto* rejection = std::get_if<protocol::Rejection>(&parsed)) {
     Reject(client, *rejection);
@@ -136,6 +165,7 @@ void RouterCore::OnClientLine(ClientId client, std::string_view line) {
     case protocol::CommandKind::kSwarmList: HandleList(client, command); break;
     case protocol::CommandKind::kSwarmStatus: HandleStatus(client, command); break;
     case protocol::CommandKind::kSwarmTerminate: HandleTerminate(client, command); break;
+    case protocol::CommandKind::kSubscribe: HandleSubscribe(client, command); break;
   }
 }
 
@@ -144,6 +174,7 @@ void RouterCore::OnClientLineTooLong(ClientId client, std::size_t limit) {
                                      protocol::RejectCode::kLineTooLong,
                                      "line exceeds the limit of " + std::to_string(limit) +
                                          " bytes; it was discarded"});
+  events_.Flush();
 }
 
 void RouterCore::Reject(ClientId client, const protocol::Rejection& rejection) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/agent_settings_validator.h"
 #include "common/clock.h"
@@ -47,6 +48,13 @@ struct RouterOptions {
   // After a terminate, how long to wait for worker connections to close (so their own final
   // events arrive) before the router ends their turns itself.
   double terminate_drain_seconds = 2;
+  // Event journal retention (docs/CONFIG_SCHEMA.md): events older than this, or beyond the
+  // newest journal_max_bytes, are pruned, except those of unfinished turns of live swarms.
+  double journal_retention_seconds = 7 * 86400;
+  int64_t journal_max_bytes = int64_t{1} << 30;
+  // While workers stream, their events are journaled (and then sent) at most this often; zero:
+  // after every read.
+  Duration journal_commit_interval = std::chrono::milliseconds(2);
 };
 
 class RouterCore {
@@ -65,6 +73,10 @@ class RouterCore {
   void Shutdown();
 
   // --- client sessions
+  // A client connected: it gets every event broadcast from now on. (A client the core never
+  // heard of here is treated as having got nothing live: a subscribe replays up to the head.)
+  void OnClientConnected(ClientId client);
+  void OnClientClosed(ClientId client);
   void OnClientLine(ClientId client, std::string_view line);
   void OnClientLineTooLong(ClientId client, std::size_t limit);
 
@@ -89,6 +101,7 @@ class RouterCore {
     std::string bye_reason;  // set when the worker said bye
   };
 
+  void DispatchClientLine(ClientId client, std::string_view line);
   // Commands (router_commands.cc).
   void HandleLaunch(ClientId client, const protocol::Command& command);
   void HandleInject(ClientId client, const protocol::Command& command);
@@ -99,6 +112,14 @@ class RouterCore {
   void HandleList(ClientId client, const protocol::Command& command);
   void HandleStatus(ClientId client, const protocol::Command& command);
   void HandleTerminate(ClientId client, const protocol::Command& command);
+  // Journal replay (router_journal.cc).
+  void HandleSubscribe(ClientId client, const protocol::Command& command);
+  void OnJournalFlushed(const std::vector<NodeMark>& marks);
+  Status LoadNodeMarks();
+  void SchedulePrune(Duration delay);
+  void PruneJournal();
+  static constexpr Duration kPruneInterval = std::chrono::seconds(60);
+  static constexpr std::size_t kReplayPage = 1024;
   void Reject(ClientId client, const protocol::Rejection& rejection);
   void Reject(ClientId client, const protocol::Command& command, protocol::RejectCode code,
               std::string reason);
@@ -112,10 +133,12 @@ class RouterCore {
   void CancelOrphanJob(const std::string& job_id);
 
   // Workers (router_workers.cc).
+  void DispatchWorkerLine(ConnId conn, std::string_view line);
   void HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view body);
   void HandleReceived(Swarm& swarm, Node& node, std::string_view body);
   void MarkDelivered(const Swarm& swarm, const Node& node, Delivery& delivery);
-  // Sends the worker an ack for everything received from it so far.
+  // Sends the worker an ack for everything of it the journal holds, now or shortly.
+  void ScheduleAck(const Swarm& swarm, Node& node);
   void AckNode(Node& node);
   static constexpr uint64_t kAckEveryEvents = 256;
   static constexpr Duration kAckDelay = std::chrono::milliseconds(20);
@@ -146,9 +169,9 @@ class RouterCore {
   void DisconnectNode(Swarm& swarm, Node& node, const std::string& reason);
   void SetStatus(Swarm& swarm, SwarmStatus status);
   void EmitSwarmUpdate(const Swarm& swarm);
-  void EmitInjectFailed(const Swarm& swarm, const Node& node, const Delivery& delivery,
+  void EmitInjectFailed(const Swarm& swarm, Node& node, const Delivery& delivery,
                         const std::string& reason);
-  void EmitTurnComplete(const Swarm& swarm, const Node& node, const Delivery& delivery,
+  void EmitTurnComplete(const Swarm& swarm, Node& node, const Delivery& delivery,
                         std::string_view status, const std::string& error);
   // Saves the swarm's record. A failure is logged and returned; only a launch acts on it (a job
   // the database does not hold would be forgotten by the next router): for the other changes
@@ -172,6 +195,12 @@ class RouterCore {
   std::map<std::string, std::unique_ptr<Swarm>> swarms_;
   std::map<ConnId, WorkerConnInfo> worker_conns_;
   std::optional<TimerId> poll_timer_;
+  std::optional<TimerId> prune_timer_;
+  std::optional<TimerId> stream_flush_timer_;
+  std::optional<SteadyTime> last_stream_flush_;
+  // Per connected client: the last seq handed to the clients when it connected (it got every
+  // event after it live).
+  std::map<ClientId, uint64_t> live_after_;
   bool poll_in_flight_ = false;
   bool shut_down_ = false;
   // Guards callbacks that outlive the core (pool work finishing after shutdown).

@@ -142,8 +142,9 @@ void RouterCore::EmitSwarmUpdate(const Swarm& swarm) {
                                                  {"nodes_connected", swarm.ConnectedCount()}});
 }
 
-void RouterCore::EmitInjectFailed(const Swarm& swarm, const Node& node, const Delivery& delivery,
+void RouterCore::EmitInjectFailed(const Swarm& swarm, Node& node, const Delivery& delivery,
                                   const std::string& reason) {
+  node.RememberFinished(delivery.injection_id);
   json::object data = NodeIds(swarm, node);
   data["request_id"] = delivery.request_id;
   data["injection_id"] = delivery.injection_id;
@@ -151,8 +152,9 @@ void RouterCore::EmitInjectFailed(const Swarm& swarm, const Node& node, const De
   events_.Broadcast("inject_failed", data);
 }
 
-void RouterCore::EmitTurnComplete(const Swarm& swarm, const Node& node, const Delivery& delivery,
+void RouterCore::EmitTurnComplete(const Swarm& swarm, Node& node, const Delivery& delivery,
                                   std::string_view status, const std::string& error) {
+  node.RememberFinished(delivery.injection_id);
   json::object data = NodeIds(swarm, node);
   data["injection_id"] = delivery.injection_id;
   data["status"] = status;

@@ -22,6 +22,12 @@ void RouterCore::ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std:
 }
 
 void RouterCore::OnWorkerLine(ConnId conn, std::string_view line) {
+  DispatchWorkerLine(conn, line);
+  // Runtime events are journaled once per read (OnWorkerBatchEnd); the rest is rare.
+  if (!line.starts_with("event ")) events_.Flush();
+}
+
+void RouterCore::DispatchWorkerLine(ConnId conn, std::string_view line) {
   auto it = worker_conns_.find(conn);
   if (it == worker_conns_.end()) return;
   WorkerConnInfo& info = it->second;
@@ -121,9 +127,14 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
       }
     }
     node.deliveries = std::move(kept);
-    node.last_seq = node.acked_seq = 0;
+    node.last_seq = node.journaled_seq = node.acked_seq = 0;
     node.draining.clear();
     node.drained = false;
+  }
+  if (node.instance.empty() && hello->instance != node.journal_instance) {
+    // The journal's mark belongs to another worker process (or there is none): this one's
+    // seqs start afresh.
+    node.last_seq = node.journaled_seq = node.acked_seq = 0;
   }
   if (node.instance.empty()) {
     // First contact since this router started: the worker may hold injections a previous
@@ -138,6 +149,7 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
   }
   CancelTimer(node.reconnect_timer);
   node.instance = hello->instance;
+  node.journal_instance = hello->instance;
   node.hostname = hello->hostname;
   node.pid = hello->pid;
   node.conn = NodeConn::kConnected;
@@ -200,14 +212,24 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
                   event.status().message());
     return;
   }
-  if (event->seq <= node.last_seq) return;  // resent after a reconnect; we have it
+  // Resent after a reconnect or a router restart: the journal has it already.
+  if (event->seq <= node.last_seq) return;
   node.last_seq = event->seq;
+  events_.MarkNode(swarm.swarm_id, node.node_id, node.instance, node.last_seq);
   Delivery* delivery = node.FindDelivery(event->injection_id);
-  if (delivery == nullptr) {
+  if (delivery == nullptr && node.Finished(event->injection_id)) {
     // Its turn already ended here (e.g. the router ended it when the worker was given up on).
     spdlog::debug("swarm {} node {}: event {} for finished injection {}", swarm.swarm_id,
                   node.node_id, event->event, event->injection_id);
     return;
+  }
+  if (delivery == nullptr) {
+    // A turn this router never heard of: a previous router delivered it, and the worker had
+    // finished it (so its hello did not list it) but not yet sent all its events. They are
+    // not in the journal (the welcome's ack_seq said so): take them.
+    node.deliveries.push_back(
+        Delivery{std::string(event->injection_id), "", "", Delivery::State::kRunning, 0});
+    delivery = &node.deliveries.back();
   }
   if (delivery->state == Delivery::State::kQueued) {
     // Its `received` was lost with a connection; the event proves it arrived.
@@ -229,9 +251,11 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
       }
     }
   }
-  events_.BroadcastRuntime(name, node.ids_json, event->injection_id, event->data);
+  events_.BroadcastRuntime(name, swarm.swarm_id, node.ids_json, event->injection_id,
+                           event->data);
   if (name == "turn_complete") {
     ++node.turns_completed;
+    node.RememberFinished(std::string(event->injection_id));
     for (auto it = node.deliveries.begin(); it != node.deliveries.end(); ++it) {
       if (it->injection_id == event->injection_id) {
         node.deliveries.erase(it);
@@ -262,14 +286,42 @@ void RouterCore::HandleDraining(Swarm& swarm, Node& node, std::string_view body)
 }
 
 void RouterCore::OnWorkerBatchEnd(ConnId conn) {
-  auto it = worker_conns_.find(conn);
-  if (it == worker_conns_.end() || it->second.swarm == nullptr) return;
-  Swarm& swarm = *it->second.swarm;
-  Node& node = swarm.nodes[static_cast<std::size_t>(it->second.node_id)];
-  if (node.last_seq <= node.acked_seq || node.link == nullptr) return;
+  if (worker_conns_.count(conn) == 0 || !events_.has_pending()) return;
+  // One journal transaction for everything this read brought, and while nodes stream, at most
+  // one per journal_commit_interval for all of them: a commit costs far more than an event.
+  // The first events after a pause go out at once.
+  const SteadyTime now = clock_.Now();
+  const Duration interval = options_.journal_commit_interval;
+  if (interval <= Duration::zero() || !last_stream_flush_ || now - *last_stream_flush_ >= interval) {
+    last_stream_flush_ = now;
+    CancelTimer(stream_flush_timer_);
+    events_.Flush();
+    return;
+  }
+  if (stream_flush_timer_) return;
+  stream_flush_timer_ = executor_.RunAfter(interval - (now - *last_stream_flush_), [this] {
+    stream_flush_timer_.reset();
+    last_stream_flush_ = clock_.Now();
+    events_.Flush();
+  });
+}
+
+void RouterCore::OnJournalFlushed(const std::vector<NodeMark>& marks) {
+  for (const NodeMark& mark : marks) {
+    Swarm* swarm = MutableSwarm(mark.swarm_id);
+    if (swarm == nullptr || mark.node_id >= swarm->node_count) continue;
+    Node& node = swarm->nodes[static_cast<std::size_t>(mark.node_id)];
+    if (node.instance != mark.instance || mark.last_seq <= node.journaled_seq) continue;
+    node.journaled_seq = mark.last_seq;
+    ScheduleAck(*swarm, node);
+  }
+}
+
+void RouterCore::ScheduleAck(const Swarm& swarm, Node& node) {
+  if (node.journaled_seq <= node.acked_seq || node.link == nullptr) return;
   // Acknowledging every read would cost a write (and the worker a read) per event while a node
   // streams; acknowledge in bulk, and shortly after the stream pauses.
-  if (node.last_seq - node.acked_seq >= kAckEveryEvents) {
+  if (node.journaled_seq - node.acked_seq >= kAckEveryEvents) {
     AckNode(node);
     return;
   }
@@ -286,8 +338,9 @@ void RouterCore::OnWorkerBatchEnd(ConnId conn) {
 
 void RouterCore::AckNode(Node& node) {
   CancelTimer(node.ack_timer);
-  if (node.last_seq <= node.acked_seq || node.link == nullptr) return;
-  node.acked_seq = node.last_seq;
+  // Only what the journal holds: the worker forgets what it is told is safe.
+  if (node.journaled_seq <= node.acked_seq || node.link == nullptr) return;
+  node.acked_seq = node.journaled_seq;
   node.link->Send(protocol::FormatMessage("ack", json::object{{"seq", node.acked_seq}}));
 }
 
@@ -306,6 +359,7 @@ void RouterCore::OnWorkerDisconnected(ConnId conn, std::string_view reason) {
   if (!info.bye_reason.empty()) node.process_gone = true;  // it exits on purpose
   std::string why = info.bye_reason.empty() ? std::string(reason) : "worker exited: " + info.bye_reason;
   DisconnectNode(swarm, node, why);
+  events_.Flush();
 }
 
 }  // namespace codeswarm::router

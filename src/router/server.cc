@@ -133,6 +133,8 @@ class Server {
     options.worker_reconnect_seconds = config_.router.worker_reconnect_seconds;
     options.worker_orphan_seconds = config_.router.worker_orphan_seconds;
     options.worker_log_level = config_.router.log_level;
+    options.journal_retention_seconds = config_.router.journal_retention_seconds;
+    options.journal_max_bytes = config_.router.journal_max_bytes;
     executor_ = std::make_unique<AsioExecutor>(io_, pool_);
     core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_, clock_);
     CODESWARM_RETURN_IF_ERROR(core_->Start());
@@ -211,6 +213,7 @@ class Server {
         limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
         auto session = std::make_shared<ClientSession>(std::move(socket), next_client_id_++,
                                                        *core_, hub_, limits, clock_);
+        core_->OnClientConnected(session->id());
         hub_.Add(session);
         session->Start();
       } else {

@@ -1,7 +1,10 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "router/store.h"
@@ -13,6 +16,8 @@ namespace {
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+PRAGMA wal_autocheckpoint=16384;
+PRAGMA journal_size_limit=67108864;
 CREATE TABLE IF NOT EXISTS swarms (
   swarm_id TEXT PRIMARY KEY,
   job_id TEXT NOT NULL,
@@ -28,12 +33,65 @@ CREATE TABLE IF NOT EXISTS swarms (
   ended_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- The event journal, in chunks: each row holds a run of consecutive events of one swarm from
+-- one commit (their lines concatenated, their seqs as 8-byte little-endian integers), since one
+-- row per event costs the router far more than the events themselves.
+CREATE TABLE IF NOT EXISTS journal_chunks (
+  first_seq INTEGER PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
+  swarm_id TEXT NOT NULL,
+  wall_ms INTEGER NOT NULL,
+  seqs BLOB NOT NULL,
+  lines TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node_marks (
+  swarm_id TEXT NOT NULL,
+  node_id INTEGER NOT NULL,
+  instance TEXT NOT NULL,
+  last_seq INTEGER NOT NULL,
+  PRIMARY KEY (swarm_id, node_id)
+);
 )sql";
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool ok() const { return stmt_ != nullptr; }
+  sqlite3_stmt* get() { return stmt_; }
+  void Text(int i, std::string_view s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  std::string ColumnText(int i) {
+    const unsigned char* t = sqlite3_column_text(stmt_, i);
+    return t == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(t),
+                                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
+  }
+  // Steps a statement that returns no rows; resets it for the next use.
+  bool Run() {
+    int rc = sqlite3_step(stmt_);
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    return rc == SQLITE_DONE;
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
 
 class SqliteStore : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  ~SqliteStore() override {
+    insert_event_.reset();
+    upsert_mark_.reset();
+    sqlite3_close_v2(db_);
+  }
 
   Status SaveSwarm(const SwarmRecord& r) override {
     std::lock_guard lock(mu_);
@@ -113,13 +171,172 @@ class SqliteStore : public Store {
     return first;
   }
 
+  Status AppendJournal(const std::vector<JournalEntry>& entries,
+                       const std::vector<NodeMark>& marks) override {
+    std::lock_guard lock(mu_);
+    if (!insert_event_) {
+      insert_event_ = std::make_unique<Statement>(
+          db_, "INSERT INTO journal_chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      upsert_mark_ = std::make_unique<Statement>(
+          db_, "INSERT OR REPLACE INTO node_marks VALUES (?1, ?2, ?3, ?4)");
+    }
+    if (!insert_event_->ok() || !upsert_mark_->ok()) return Error("prepare journal");
+    if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("begin");
+    bool ok = true;
+    std::string seqs;
+    std::string lines;
+    for (std::size_t begin = 0; ok && begin < entries.size();) {
+      std::size_t end = begin;
+      seqs.clear();
+      lines.clear();
+      while (end < entries.size() && entries[end].swarm_id == entries[begin].swarm_id) {
+        uint64_t seq = entries[end].seq;
+        for (int b = 0; b < 8; ++b) seqs += static_cast<char>((seq >> (8 * b)) & 0xff);
+        lines += entries[end].line;
+        ++end;
+      }
+      insert_event_->Int(1, static_cast<int64_t>(entries[begin].seq));
+      insert_event_->Int(2, static_cast<int64_t>(entries[end - 1].seq));
+      insert_event_->Text(3, entries[begin].swarm_id);
+      insert_event_->Int(4, entries[begin].wall_ms);
+      sqlite3_bind_blob(insert_event_->get(), 5, seqs.data(), static_cast<int>(seqs.size()),
+                        SQLITE_STATIC);
+      insert_event_->Text(6, lines);
+      ok = insert_event_->Run();
+      begin = end;
+    }
+    for (std::size_t i = 0; ok && i < marks.size(); ++i) {
+      upsert_mark_->Text(1, marks[i].swarm_id);
+      upsert_mark_->Int(2, marks[i].node_id);
+      upsert_mark_->Text(3, marks[i].instance);
+      upsert_mark_->Int(4, static_cast<int64_t>(marks[i].last_seq));
+      ok = upsert_mark_->Run();
+    }
+    if (ok && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
+      return Status::Ok();
+    }
+    Status error = Error("write journal");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return error;
+  }
+
+  Result<std::vector<JournalRow>> ReadJournal(uint64_t after_seq, uint64_t through_seq,
+                                              const std::string& swarm_id,
+                                              std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement read(db_,
+                   "SELECT seqs, lines, swarm_id FROM journal_chunks WHERE last_seq > ?1 "
+                   "AND first_seq <= ?2 AND (?3 = '' OR swarm_id = ?3) ORDER BY first_seq");
+    if (!read.ok()) return Error("prepare");
+    read.Int(1, static_cast<int64_t>(after_seq));
+    read.Int(2, static_cast<int64_t>(std::min<uint64_t>(through_seq, INT64_MAX)));
+    read.Text(3, swarm_id);
+    std::vector<JournalRow> out;
+    int rc;
+    while (out.size() < limit && (rc = sqlite3_step(read.get())) == SQLITE_ROW) {
+      const auto* seqs = static_cast<const unsigned char*>(sqlite3_column_blob(read.get(), 0));
+      const std::size_t count = static_cast<std::size_t>(sqlite3_column_bytes(read.get(), 0)) / 8;
+      const std::string lines = read.ColumnText(1);
+      const std::string swarm = read.ColumnText(2);
+      std::size_t pos = 0;
+      for (std::size_t i = 0; i < count && pos < lines.size() && out.size() < limit; ++i) {
+        uint64_t seq = 0;
+        for (int b = 0; b < 8; ++b) seq |= static_cast<uint64_t>(seqs[i * 8 + b]) << (8 * b);
+        std::size_t end = lines.find('\n', pos);
+        end = end == std::string::npos ? lines.size() : end + 1;
+        if (seq > after_seq && seq <= through_seq) {
+          out.push_back(JournalRow{seq, swarm, lines.substr(pos, end - pos)});
+        }
+        pos = end;
+      }
+    }
+    if (out.size() < limit && rc != SQLITE_DONE) return Error("read journal");
+    return out;
+  }
+
+  Result<std::vector<NodeMark>> LoadNodeMarks() override {
+    std::lock_guard lock(mu_);
+    Statement read(db_, "SELECT swarm_id, node_id, instance, last_seq FROM node_marks");
+    if (!read.ok()) return Error("prepare");
+    std::vector<NodeMark> out;
+    int rc;
+    while ((rc = sqlite3_step(read.get())) == SQLITE_ROW) {
+      out.push_back(NodeMark{read.ColumnText(0), sqlite3_column_int(read.get(), 1),
+                             read.ColumnText(2),
+                             static_cast<uint64_t>(sqlite3_column_int64(read.get(), 3))});
+    }
+    if (rc != SQLITE_DONE) return Error("load node marks");
+    return out;
+  }
+
+  Result<uint64_t> PruneJournal(const PrunePolicy& policy) override {
+    std::lock_guard lock(mu_);
+    // The newest seq each rule lets go: by age, and the newest whose tail (it and everything
+    // after it) passes the size budget. Dropping up to the larger keeps a prefix either way.
+    Statement by_age(db_,
+                     "SELECT IFNULL(MAX(last_seq), 0) FROM journal_chunks WHERE wall_ms < ?1");
+    Statement by_size(db_,
+                      "SELECT IFNULL(MAX(last_seq), 0) FROM (SELECT last_seq, SUM(LENGTH(lines)) "
+                      "OVER (ORDER BY first_seq DESC) AS tail FROM journal_chunks) WHERE tail > ?1");
+    if (!by_age.ok() || !by_size.ok()) return Error("prepare");
+    by_age.Int(1, policy.older_than_ms);
+    by_size.Int(1, policy.max_bytes);
+    if (sqlite3_step(by_age.get()) != SQLITE_ROW || sqlite3_step(by_size.get()) != SQLITE_ROW) {
+      return Error("measure journal");
+    }
+    uint64_t upto = static_cast<uint64_t>(std::max(sqlite3_column_int64(by_age.get(), 0),
+                                                   sqlite3_column_int64(by_size.get(), 0)));
+    if (policy.keep_from_seq > 0) upto = std::min(upto, policy.keep_from_seq - 1);
+    // Whole chunks go: the last one that ends at or before `upto`.
+    Statement last(db_,
+                   "SELECT IFNULL(MAX(last_seq), 0) FROM journal_chunks WHERE last_seq <= ?1");
+    if (!last.ok()) return Error("prepare");
+    last.Int(1, static_cast<int64_t>(upto));
+    if (sqlite3_step(last.get()) != SQLITE_ROW) return Error("measure journal");
+    upto = static_cast<uint64_t>(sqlite3_column_int64(last.get(), 0));
+    if (upto > 0) {
+      Statement drop(db_, "DELETE FROM journal_chunks WHERE last_seq <= ?1");
+      Statement mark(db_,
+                     "INSERT INTO meta(key, value) VALUES('pruned_through', ?1) "
+                     "ON CONFLICT(key) DO UPDATE SET value = MAX(value, ?1)");
+      if (!drop.ok() || !mark.ok()) return Error("prepare");
+      drop.Int(1, static_cast<int64_t>(upto));
+      mark.Int(1, static_cast<int64_t>(upto));
+      if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("begin");
+      if (!drop.Run() || !mark.Run() ||
+          sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        Status error = Error("prune journal");
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return error;
+      }
+    }
+    return PrunedThroughLocked();
+  }
+
+  Result<uint64_t> JournalPrunedThrough() override {
+    std::lock_guard lock(mu_);
+    return PrunedThroughLocked();
+  }
+
  private:
+  Result<uint64_t> PrunedThroughLocked() {
+    Statement read(db_, "SELECT value FROM meta WHERE key = 'pruned_through'");
+    if (!read.ok()) return Error("prepare");
+    int rc = sqlite3_step(read.get());
+    if (rc == SQLITE_ROW) return static_cast<uint64_t>(sqlite3_column_int64(read.get(), 0));
+    if (rc != SQLITE_DONE) return Error("read pruned_through");
+    return uint64_t{0};
+  }
+
   Status Error(const std::string& what) {
     return Status::IoError("state database: " + what + ": " + sqlite3_errmsg(db_));
   }
 
   std::mutex mu_;
   sqlite3* db_;
+  // Prepared once: the journal is written every loop turn while events stream.
+  std::unique_ptr<Statement> insert_event_;
+  std::unique_ptr<Statement> upsert_mark_;
 };
 
 class MemoryStore : public Store {
@@ -141,11 +358,64 @@ class MemoryStore : public Store {
     next_seq_ += count;
     return first;
   }
+  Status AppendJournal(const std::vector<JournalEntry>& entries,
+                       const std::vector<NodeMark>& marks) override {
+    std::lock_guard lock(mu_);
+    for (const JournalEntry& e : entries) {
+      journal_[e.seq] = Row{JournalRow{e.seq, std::string(e.swarm_id), std::string(e.line)},
+                            e.wall_ms};
+    }
+    for (const NodeMark& m : marks) marks_[{m.swarm_id, m.node_id}] = m;
+    return Status::Ok();
+  }
+  Result<std::vector<JournalRow>> ReadJournal(uint64_t after_seq, uint64_t through_seq,
+                                              const std::string& swarm_id,
+                                              std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<JournalRow> out;
+    for (auto it = journal_.upper_bound(after_seq);
+         it != journal_.end() && it->first <= through_seq && out.size() < limit; ++it) {
+      if (swarm_id.empty() || it->second.row.swarm_id == swarm_id) out.push_back(it->second.row);
+    }
+    return out;
+  }
+  Result<std::vector<NodeMark>> LoadNodeMarks() override {
+    std::lock_guard lock(mu_);
+    std::vector<NodeMark> out;
+    for (const auto& [key, mark] : marks_) out.push_back(mark);
+    return out;
+  }
+  Result<uint64_t> PruneJournal(const PrunePolicy& policy) override {
+    std::lock_guard lock(mu_);
+    uint64_t upto = 0;
+    int64_t tail = 0;
+    for (auto it = journal_.rbegin(); it != journal_.rend(); ++it) {
+      tail += static_cast<int64_t>(it->second.row.line.size());
+      if (it->second.wall_ms < policy.older_than_ms || tail > policy.max_bytes) {
+        upto = std::max(upto, it->first);
+      }
+    }
+    if (policy.keep_from_seq > 0) upto = std::min(upto, policy.keep_from_seq - 1);
+    journal_.erase(journal_.begin(), journal_.upper_bound(upto));
+    pruned_through_ = std::max(pruned_through_, upto);
+    return pruned_through_;
+  }
+  Result<uint64_t> JournalPrunedThrough() override {
+    std::lock_guard lock(mu_);
+    return pruned_through_;
+  }
 
  private:
+  struct Row {
+    JournalRow row;
+    int64_t wall_ms = 0;
+  };
   std::mutex mu_;
   std::map<std::string, SwarmRecord> swarms_;
   uint64_t next_seq_ = 1;
+  std::map<uint64_t, Row> journal_;
+  std::map<std::pair<std::string, int>, NodeMark> marks_;
+  uint64_t pruned_through_ = 0;
 };
 
 }  // namespace

@@ -1,10 +1,13 @@
-// Durable router state: the swarm registry and the event sequence counter, so a restarted router
-// knows every swarm and never reuses an event seq.
+// Durable router state: the swarm registry, the event sequence counter and the event journal
+// (every broadcast event line with its seq, and per node the last worker event journaled), so a
+// restarted router knows every swarm, never reuses an event seq, replays what a client missed
+// and takes each worker event exactly once.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -26,6 +29,37 @@ struct SwarmRecord {
   int64_t ended_ms = 0;
 };
 
+// One broadcast event line as written to the journal. Views into the caller's buffers.
+struct JournalEntry {
+  uint64_t seq = 0;
+  std::string_view swarm_id;  // empty for events of no swarm
+  int64_t wall_ms = 0;
+  std::string_view line;      // the whole event line, newline included
+};
+
+// A journaled event read back.
+struct JournalRow {
+  uint64_t seq = 0;
+  std::string swarm_id;
+  std::string line;
+};
+
+// The last event seq of a worker instance that the journal holds for a node.
+struct NodeMark {
+  std::string swarm_id;
+  int node_id = 0;
+  std::string instance;
+  uint64_t last_seq = 0;
+};
+
+// What the journal may drop: the oldest events, by age and by total size, but never an event
+// with seq >= keep_from_seq. What is dropped is always a prefix of the journal.
+struct PrunePolicy {
+  int64_t older_than_ms = 0;  // events written before this wall time
+  int64_t max_bytes = 0;      // keep at most about this many bytes of lines
+  uint64_t keep_from_seq = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -35,6 +69,22 @@ class Store {
   // Reserves `count` event sequence numbers and returns the first. Durable before it returns, so
   // numbers handed out are never handed out again after a crash.
   virtual Result<uint64_t> ReserveSeq(uint64_t count) = 0;
+
+  // Writes journal entries and node marks (replacing the mark of the same node) in ONE
+  // transaction: either all of them are durable or none is. A process crash after it returns
+  // loses none of them.
+  virtual Status AppendJournal(const std::vector<JournalEntry>& entries,
+                               const std::vector<NodeMark>& marks) = 0;
+  // Journaled events with after_seq < seq <= through_seq, of `swarm_id` unless it is empty, in
+  // seq order, at most `limit` of them.
+  virtual Result<std::vector<JournalRow>> ReadJournal(uint64_t after_seq, uint64_t through_seq,
+                                                      const std::string& swarm_id,
+                                                      std::size_t limit) = 0;
+  virtual Result<std::vector<NodeMark>> LoadNodeMarks() = 0;
+  // Drops what `policy` allows; returns the highest seq ever pruned (0: none).
+  virtual Result<uint64_t> PruneJournal(const PrunePolicy& policy) = 0;
+  // The highest seq ever pruned (0: none): a replay from below it has a hole.
+  virtual Result<uint64_t> JournalPrunedThrough() = 0;
 };
 
 // Forwards every call to another Store. A subclass overrides only the calls it wants to change
@@ -47,6 +97,20 @@ class ForwardingStore : public Store {
   Status SaveSwarm(const SwarmRecord& record) override { return target_.SaveSwarm(record); }
   Result<std::vector<SwarmRecord>> LoadSwarms() override { return target_.LoadSwarms(); }
   Result<uint64_t> ReserveSeq(uint64_t count) override { return target_.ReserveSeq(count); }
+  Status AppendJournal(const std::vector<JournalEntry>& entries,
+                       const std::vector<NodeMark>& marks) override {
+    return target_.AppendJournal(entries, marks);
+  }
+  Result<std::vector<JournalRow>> ReadJournal(uint64_t after_seq, uint64_t through_seq,
+                                              const std::string& swarm_id,
+                                              std::size_t limit) override {
+    return target_.ReadJournal(after_seq, through_seq, swarm_id, limit);
+  }
+  Result<std::vector<NodeMark>> LoadNodeMarks() override { return target_.LoadNodeMarks(); }
+  Result<uint64_t> PruneJournal(const PrunePolicy& policy) override {
+    return target_.PruneJournal(policy);
+  }
+  Result<uint64_t> JournalPrunedThrough() override { return target_.JournalPrunedThrough(); }
 
   Store& target() { return target_; }
 

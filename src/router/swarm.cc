@@ -28,6 +28,18 @@ bool IsFinal(SwarmStatus status) {
   return status == SwarmStatus::kTerminated || status == SwarmStatus::kEnded;
 }
 
+void Node::RememberFinished(const std::string& injection_id) {
+  finished.push_back(injection_id);
+  if (finished.size() > kRememberFinished) finished.pop_front();
+}
+
+bool Node::Finished(std::string_view injection_id) const {
+  for (const std::string& id : finished) {
+    if (id == injection_id) return true;
+  }
+  return false;
+}
+
 Delivery* Node::FindDelivery(std::string_view injection_id) {
   for (Delivery& d : deliveries) {
     if (d.injection_id == injection_id) return &d;

@@ -58,6 +58,9 @@ struct Delivery {
   std::string request_id;
   std::string content;
   State state = State::kQueued;
+  // The seq of its inject_ack: the journal keeps everything from here while the turn is
+  // unfinished. 0 when unknown (adopted from a worker after a restart): keep everything.
+  uint64_t first_seq = 0;
 };
 
 struct Node {
@@ -67,7 +70,11 @@ struct Node {
   WorkerConnection* link = nullptr;    // borrowed; valid while conn_id != 0
   std::string instance;                // worker process instance last seen
   uint64_t last_seq = 0;               // highest event seq received from `instance`
-  uint64_t acked_seq = 0;              // highest seq acknowledged to the worker
+  uint64_t journaled_seq = 0;          // highest seq of `instance` the journal holds
+  uint64_t acked_seq = 0;              // highest seq acknowledged to the worker (<= journaled)
+  // The instance whose events the journal holds up to last_seq when this router started (a
+  // worker that outlived the previous router); empty when none.
+  std::string journal_instance;
   std::optional<TimerId> ack_timer;    // a pending acknowledgement
   std::deque<Delivery> deliveries;     // in injection order
   std::optional<TimerId> reconnect_timer;
@@ -80,6 +87,15 @@ struct Node {
   int64_t total_tokens = 0;
   // `"swarm_id":"…","job_id":"…","node_id":N`: the id fields every event of this node starts with.
   std::string ids_json;
+
+  // Injections whose turn ended here (the worker's turn_complete, or an ending the router wrote
+  // itself), newest last, at most kRememberFinished of them: later events of these are dropped,
+  // while events of an injection this router never heard of (a turn a previous router
+  // delivered, still streaming) are taken.
+  static constexpr std::size_t kRememberFinished = 1024;
+  std::deque<std::string> finished;
+  void RememberFinished(const std::string& injection_id);
+  bool Finished(std::string_view injection_id) const;
 
   Delivery* FindDelivery(std::string_view injection_id);
   // "waiting", "idle", "busy", "draining", "disconnected", "lost", "exited".

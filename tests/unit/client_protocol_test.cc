@@ -93,7 +93,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "payload: expected an object, got a list", kR1},
         BadLine{"UnknownCommand", Cmd("swarm_luanch", "{}"), RejectCode::kUnknownCommand,
                 "unknown command \"swarm_luanch\" (known: swarm_launch, inject, interrupt, "
-                "swarm_list, swarm_status, swarm_terminate)",
+                "swarm_list, swarm_status, swarm_terminate, subscribe)",
                 kR1}),
     [](const auto& info) { return info.param.name; });
 
@@ -163,7 +163,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"TerminateMissingSwarm", Cmd("swarm_terminate", "{}"),
                 RejectCode::kInvalidPayload, "payload.swarm_id: missing (required)", kR1},
         BadLine{"ListWithPayloadField", Cmd("swarm_list", R"({"all":true})"),
-                RejectCode::kInvalidPayload, "payload.all: unknown key", kR1}),
+                RejectCode::kInvalidPayload, "payload.all: unknown key", kR1},
+        BadLine{"SubscribeNegativeSeq", Cmd("subscribe", R"({"since_seq":-1})"),
+                RejectCode::kInvalidPayload, "payload.since_seq: expected an integer from 0 to 9223372036854775807, got integer -1", kR1},
+        BadLine{"SubscribeEmptySwarm", Cmd("subscribe", R"({"swarm_id":""})"),
+                RejectCode::kInvalidPayload, "payload.swarm_id: must not be empty", kR1}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ClientProtocolTest, ParsesLaunch) {
@@ -178,6 +182,20 @@ TEST(ClientProtocolTest, ParsesLaunch) {
   EXPECT_EQ(launch.nodes, 4);
   EXPECT_EQ(launch.system_prompt, "be brief");
   EXPECT_EQ(launch.agent_json, R"({"kind":"mock"})");
+}
+
+TEST(ClientProtocolTest, ParsesSubscribeWithAndWithoutItsOptionalFields) {
+  auto parsed = ParseCommandLine(Cmd("subscribe", R"({"since_seq":42,"swarm_id":"s-1"})"), {});
+  ASSERT_TRUE(std::holds_alternative<Command>(parsed));
+  EXPECT_EQ(std::get<Command>(parsed).kind, CommandKind::kSubscribe);
+  const auto& subscribe = std::get<SubscribePayload>(std::get<Command>(parsed).payload);
+  EXPECT_EQ(subscribe.since_seq, 42u);
+  EXPECT_EQ(subscribe.swarm_id, "s-1");
+  parsed = ParseCommandLine(Cmd("subscribe", "{}"), {});
+  ASSERT_TRUE(std::holds_alternative<Command>(parsed));
+  const auto& all = std::get<SubscribePayload>(std::get<Command>(parsed).payload);
+  EXPECT_EQ(all.since_seq, 0u);
+  EXPECT_EQ(all.swarm_id, "");
 }
 
 TEST(ClientProtocolTest, ParsesInjectSelectors) {

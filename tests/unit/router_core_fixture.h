@@ -39,6 +39,9 @@ class RouterCoreTest : public ::testing::Test {
     options.worker_address = "127.0.0.1:9";
     options.swarms_root = "/tmp/swarms";
     options.worker_reconnect_seconds = 30;
+    options.journal_commit_interval = journal_commit_interval_;
+    options.journal_retention_seconds = journal_retention_seconds_;
+    options.journal_max_bytes = journal_max_bytes_;
     options.validate_agent = ValidateAgentSettings;
     core_ = std::make_unique<RouterCore>(options, executor_, clients_, store_, provider_, clock_);
     ASSERT_TRUE(core_->Start().ok());
@@ -116,6 +119,10 @@ class RouterCoreTest : public ::testing::Test {
 
   json::object Rejection() { return clients_.Last("command_rejected").at("data").as_object(); }
 
+  // Journal settings MakeCore uses (tests change them before calling it again).
+  Duration journal_commit_interval_ = Duration::zero();
+  double journal_retention_seconds_ = 7 * 86400;
+  int64_t journal_max_bytes_ = int64_t{1} << 30;
   std::unique_ptr<Store> memory_store_ = NewMemoryStore();
   // Forwards to memory_store_ unless a test makes it fail.
   FailingStore store_{*memory_store_};

@@ -18,6 +18,7 @@ class EventEmitterTest : public ::testing::Test {
   std::vector<int64_t> Emit(int n) {
     clients_.Clear();
     for (int i = 0; i < n; ++i) emitter_.Broadcast("tick", boost::json::object{{"i", i}});
+    emitter_.Flush();
     std::vector<int64_t> seqs;
     for (const SentLine& line : clients_.lines) seqs.push_back(line.event.at("seq").as_int64());
     return seqs;
@@ -47,6 +48,7 @@ TEST_F(EventEmitterTest, SeqsNeverRepeatAfterTheStoreRecoversFromAFailure) {
   RecordingClients later_clients;
   EventEmitter later(later_clients, store_, clock_, 4);
   later.Broadcast("tick", boost::json::object{});
+  later.Flush();
   EXPECT_GT(later_clients.lines.at(0).event.at("seq").as_int64(), 15);
 }
 
@@ -56,6 +58,37 @@ TEST_F(EventEmitterTest, RepliesToOneClientCarryNoSeqAndUseNone) {
   EXPECT_EQ(clients_.lines[0].to, std::optional<ClientId>(3));
   EXPECT_FALSE(clients_.lines[0].event.contains("seq"));
   EXPECT_EQ(store_.reserve_calls, 0);
+}
+
+TEST_F(EventEmitterTest, BroadcastsWaitForTheJournalAndRepliesKeepTheirPlace) {
+  emitter_.Broadcast("tick", boost::json::object{{"swarm_id", "s-1"}});
+  emitter_.Reply(3, "swarm_list", boost::json::object{});
+  emitter_.Broadcast("tock", boost::json::object{});
+  EXPECT_TRUE(clients_.lines.empty());  // nothing leaves before it is journaled
+  emitter_.Flush();
+  ASSERT_EQ(clients_.lines.size(), 3u);
+  EXPECT_EQ(clients_.lines[0].event.at("event"), "tick");
+  EXPECT_EQ(clients_.lines[1].to, std::optional<ClientId>(3));
+  EXPECT_EQ(clients_.lines[2].event.at("event"), "tock");
+  std::vector<JournalRow> journal = *memory_->ReadJournal(0, 100, "", 100);
+  ASSERT_EQ(journal.size(), 2u);  // the reply is not journaled
+  EXPECT_EQ(journal[0].swarm_id, "s-1");
+  EXPECT_EQ(journal[1].swarm_id, "");
+  EXPECT_EQ(emitter_.delivered_seq(), 2u);
+}
+
+TEST_F(EventEmitterTest, NodeMarksAreWrittenWithTheEventsAndReported) {
+  std::vector<NodeMark> reported;
+  emitter_.set_on_flushed([&](const std::vector<NodeMark>& marks) { reported = marks; });
+  emitter_.MarkNode("s-1", 0, "inst-a", 5);
+  emitter_.MarkNode("s-1", 0, "inst-a", 7);  // the latest of a node wins
+  emitter_.Flush();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].last_seq, 7u);
+  std::vector<NodeMark> stored = *memory_->LoadNodeMarks();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].instance, "inst-a");
+  EXPECT_EQ(stored[0].last_seq, 7u);
 }
 
 }  // namespace
