@@ -43,6 +43,9 @@ class RouterCoreTest : public ::testing::Test {
     options.journal_retention_seconds = journal_retention_seconds_;
     options.journal_max_bytes = journal_max_bytes_;
     options.validate_agent = ValidateAgentSettings;
+    // A core started again replaces one that is gone with everything it had scheduled.
+    core_.reset();
+    executor_.DropAll();
     core_ = std::make_unique<RouterCore>(options, executor_, clients_, store_, provider_, clock_);
     ASSERT_TRUE(core_->Start().ok());
   }
