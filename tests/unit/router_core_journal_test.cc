@@ -41,6 +41,12 @@ class JournalTest : public RouterCoreTest {
     }
     return out;
   }
+  // Injects into `swarm` and has its node 0 acknowledge receipt; returns the injection id.
+  std::string InjectTakenByNode0(const std::string& swarm) {
+    std::string injection = Inject(swarm);
+    WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+    return injection;
+  }
   std::vector<JournalRow> Journal() {
     return *memory_store_->ReadJournal(0, UINT64_MAX, "", 1 << 20);
   }
@@ -73,8 +79,7 @@ TEST_F(JournalTest, EveryBroadcastLineIsJournaledWithItsSeqAndSwarm) {
 TEST_F(JournalTest, WorkerIsAcknowledgedOnlyForEventsTheJournalHolds) {
   std::string swarm = Launch(1);
   FakeWorkerConnection& worker = Connect(swarm, 0);
-  std::string injection = Inject(swarm);
-  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  std::string injection = InjectTakenByNode0(swarm);
   // Two events read, the read not over: nothing journaled, nothing sent, nothing acked.
   clients_.Clear();
   core_->OnWorkerLine(Conn(swarm, 0), "event 1 " + injection + " turn_started {}");
@@ -119,8 +124,7 @@ TEST_F(JournalTest, SubscribeReplaysMissedEventsThenTheClientGetsLiveOnes) {
 TEST_F(JournalTest, NoGapAndNoDuplicateAtTheSeamWhenEventsArriveAroundTheSubscribe) {
   std::string swarm = Launch(1);
   Connect(swarm, 0);
-  std::string injection = Inject(swarm);
-  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  std::string injection = InjectTakenByNode0(swarm);
   WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
   const int64_t since = BroadcastSeqs().front();  // what the client had before it went away
   // Events the router has read but not yet journaled when the client connects...
@@ -221,8 +225,7 @@ TEST_F(JournalTest, RetentionNeverPrunesEventsOfAnUnfinishedTurnOfALiveSwarm) {
 TEST_F(JournalTest, RestartedRouterTakesEachWorkerEventExactlyOnce) {
   std::string swarm = Launch(1);
   Connect(swarm, 0);
-  std::string injection = Inject(swarm);
-  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  std::string injection = InjectTakenByNode0(swarm);
   WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
   WorkerSays(swarm, 0, Delta(injection, 2, "a"));
   WorkerSays(swarm, 0, Delta(injection, 3, "b"));
@@ -259,8 +262,7 @@ TEST_F(JournalTest, RestartedRouterTakesEachWorkerEventExactlyOnce) {
 TEST_F(JournalTest, AnotherWorkerInstanceAfterARestartStartsItsSeqsAfresh) {
   std::string swarm = Launch(1);
   Connect(swarm, 0);
-  std::string injection = Inject(swarm);
-  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  std::string injection = InjectTakenByNode0(swarm);
   WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
   links_.clear();
   MakeCore();
@@ -273,8 +275,7 @@ TEST_F(JournalTest, StreamingEventsAreJournaledAtMostOncePerCommitInterval) {
   MakeCore();
   std::string swarm = Launch(1);
   Connect(swarm, 0);
-  std::string injection = Inject(swarm);
-  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  std::string injection = InjectTakenByNode0(swarm);
   clients_.Clear();
   WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");  // after a pause: at once
   EXPECT_EQ(clients_.Names(0), (std::vector<std::string>{"turn_started"}));
@@ -292,8 +293,7 @@ TEST_F(JournalTest, StreamingEventsAreJournaledAtMostOncePerCommitInterval) {
 TEST_F(JournalTest, RestartedRouterTakesTheRestOfATurnTheWorkerNoLongerHolds) {
   std::string swarm = Launch(1);
   Connect(swarm, 0);
-  std::string injection = Inject(swarm);
-  WorkerSays(swarm, 0, R"(received {"injection_id":")" + injection + "\"}");
+  std::string injection = InjectTakenByNode0(swarm);
   WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
   links_.clear();
   clients_.Clear();
