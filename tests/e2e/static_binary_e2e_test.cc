@@ -11,6 +11,8 @@
 // $CODESWARM_STATIC_BINARY, else build-static/codeswarm of the source tree. Without them they
 // are skipped, unless CODESWARM_REQUIRE_STATIC=1 (scripts/test.sh), which makes that a failure.
 #include <gtest/gtest.h>
+
+#include <cstdio>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -126,6 +128,9 @@ class RouterWithClient {
 class StaticBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // ctest reads stdout through a pipe: line-buffered, a test killed by its timeout still shows
+    // how far it got.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     binary_ = StaticBinary();
     std::string missing;
     if (!fs::exists(binary_)) {
