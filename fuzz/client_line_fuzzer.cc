@@ -128,6 +128,13 @@ json::object CheckCommand(const Command& command) {
       payload["swarm_id"] = swarm.swarm_id;
       break;
     }
+    case CommandKind::kSubscribe: {
+      FUZZ_CHECK(command.name == "subscribe", "name and kind disagree");
+      const auto& subscribe = std::get<protocol::SubscribePayload>(command.payload);
+      payload["since_seq"] = subscribe.since_seq;
+      if (!subscribe.swarm_id.empty()) payload["swarm_id"] = subscribe.swarm_id;
+      break;
+    }
   }
   return payload;
 }
