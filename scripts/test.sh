@@ -106,6 +106,12 @@ node_stage() {
     failed=$(sed -n '/failing tests:/,$p' "$out" | tail -n +2 | grep -E '^✖ ' | sed -E 's/^✖ //; s/ \([0-9.]+ms\)$//' |
       paste -sd';' -) || true
     summary+=("FAILED  $name: ${failed:-(see above)}")
+    # What each failed test said (its first lines, shortened): the end of a CI log is often all
+    # that is kept.
+    local said
+    said=$(sed -n '/failing tests:/,$p' "$out" | tail -n +2 |
+      awk '/^✖ /{n=4; next} n>0 && NF && !/^ +at / {print "          " substr($0, 1, 240); n--}') || true
+    [ -n "$said" ] && summary+=("$said")
   fi
   rm -f "$out"
 }

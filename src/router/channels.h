@@ -11,12 +11,25 @@ namespace codeswarm::router {
 using ClientId = uint64_t;
 using ConnId = uint64_t;
 
-// All connected clients.
+// What happens to the broadcast lines held for a client that joins the live stream.
+enum class HeldLines {
+  kSend,  // the client gets them first: it has every line broadcast since it connected
+  kDrop,  // they are dropped: the client subscribed, and its replay holds them
+};
+
+// All connected clients. A client gets every line broadcast after it connected, but they are
+// held until it joins the live stream (Join), which the core does at its first command, so that
+// a first `subscribe` can replay the past before anything live.
 class ClientChannel {
  public:
   virtual ~ClientChannel() = default;
-  // Sends a complete event line (newline included) to every client. Lines keep their order.
+  // Sends a complete event line (newline included) to every client (held for those that have
+  // not joined). Lines keep their order.
   virtual void Broadcast(std::string line) = 0;
+  // Puts `client` on the live stream: what was held for it is sent first or dropped, then it
+  // gets every broadcast line as it comes. Unknown ids are ignored; joining twice changes
+  // nothing.
+  virtual void Join(ClientId client, HeldLines held) = 0;
   // Sends a line to one client, after every line broadcast before it. Unknown ids are ignored
   // (the client may have gone).
   virtual void SendTo(ClientId client, std::string line) = 0;

@@ -91,10 +91,30 @@ ClientHub::ClientHub(asio::io_context& io) : io_(io) {}
 
 void ClientHub::Add(std::shared_ptr<ClientSession> session) {
   Flush();  // a new client starts with the events after it connected
-  sessions_[session->id()] = std::move(session);
+  const ClientId id = session->id();
+  joining_[id] = Joining{std::move(session), {}};
+}
+
+void ClientHub::Join(ClientId client, HeldLines held) {
+  auto it = joining_.find(client);
+  if (it == joining_.end()) return;
+  Flush();
+  Joining joining = std::move(it->second);
+  joining_.erase(it);
+  if (held == HeldLines::kSend) {
+    for (auto& batch : joining.held) joining.session->Enqueue(std::move(batch));
+  }
+  sessions_[client] = std::move(joining.session);
+}
+
+std::shared_ptr<ClientSession> ClientHub::Find(ClientId client) const {
+  if (auto it = sessions_.find(client); it != sessions_.end()) return it->second;
+  if (auto it = joining_.find(client); it != joining_.end()) return it->second.session;
+  return nullptr;
 }
 
 void ClientHub::Remove(ClientId id) {
+  joining_.erase(id);
   if (iterating_) {
     removed_while_iterating_.push_back(id);
   } else {
@@ -114,11 +134,15 @@ void ClientHub::ForEachSession(Fn fn) {
 
 void ClientHub::CloseAll(const std::string& reason) {
   Flush();
+  // Closing removes a session from its map: walk a copy of the ones not joined yet.
+  std::vector<std::shared_ptr<ClientSession>> joining;
+  for (auto& [id, j] : joining_) joining.push_back(j.session);
+  for (auto& session : joining) session->CloseWithReason(reason);
   ForEachSession([&](ClientSession& session) { session.CloseWithReason(reason); });
 }
 
 void ClientHub::Broadcast(std::string line) {
-  if (sessions_.empty()) return;
+  if (sessions_.empty() && joining_.empty()) return;
   batch_ += line;
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -131,9 +155,8 @@ void ClientHub::Broadcast(std::string line) {
 
 void ClientHub::SendTo(ClientId client, std::string line) {
   Flush();  // keep its order after everything broadcast before it
-  auto it = sessions_.find(client);
-  if (it == sessions_.end()) return;
-  it->second->Enqueue(std::make_shared<const std::string>(std::move(line)));
+  std::shared_ptr<ClientSession> session = Find(client);
+  if (session) session->Enqueue(std::make_shared<const std::string>(std::move(line)));
 }
 
 void ClientHub::Flush() {
@@ -142,6 +165,7 @@ void ClientHub::Flush() {
   batch_.clear();
   spdlog::trace("flushing {} bytes to {} clients", shared->size(), sessions_.size());
   ForEachSession([&](ClientSession& session) { session.Enqueue(shared); });
+  for (auto& [id, joining] : joining_) joining.held.push_back(shared);
 }
 
 }  // namespace codeswarm::router

@@ -71,18 +71,26 @@ class ClientHub : public ClientChannel {
   void Remove(ClientId id);
   // Sends connection_closing to every client and closes them (router shutdown).
   void CloseAll(const std::string& reason);
-  std::size_t size() const { return sessions_.size(); }
+  std::size_t size() const { return sessions_.size() + joining_.size(); }
 
   void Broadcast(std::string line) override;
+  void Join(ClientId client, HeldLines held) override;
   void SendTo(ClientId client, std::string line) override;
 
  private:
+  std::shared_ptr<ClientSession> Find(ClientId client) const;
+  struct Joining {
+    std::shared_ptr<ClientSession> session;
+    std::vector<std::shared_ptr<const std::string>> held;  // batches broadcast since it connected
+  };
   void Flush();
   template <typename Fn>
   void ForEachSession(Fn fn);
 
   boost::asio::io_context& io_;
+  // Sessions on the live stream (they get every broadcast) and those not yet joined.
   std::map<ClientId, std::shared_ptr<ClientSession>> sessions_;
+  std::map<ClientId, Joining> joining_;
   bool iterating_ = false;
   std::vector<ClientId> removed_while_iterating_;
   std::string batch_;

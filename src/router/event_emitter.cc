@@ -109,6 +109,12 @@ void EventEmitter::SendRaw(ClientId client, std::string line) {
   Queue(std::move(item));
 }
 
+uint64_t EventEmitter::Join(ClientId client, HeldLines held) {
+  Flush();
+  clients_.Join(client, held);
+  return delivered_seq_;
+}
+
 void EventEmitter::MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,
                             uint64_t last_seq) {
   const bool was_idle = !has_pending();

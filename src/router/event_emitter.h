@@ -50,6 +50,9 @@ class EventEmitter {
   void Reply(ClientId client, std::string_view event, const boost::json::object& data);
   // Sends a line as it is (a journaled line replayed) to one client, after what is queued.
   void SendRaw(ClientId client, std::string line);
+  // Hands out what is queued, then puts `client` on the live stream (ClientChannel::Join).
+  // Returns the last seq handed out.
+  uint64_t Join(ClientId client, HeldLines held);
   // Records that the journal holds node `node_id`'s events up to `last_seq` of `instance`;
   // written with the next Flush.
   void MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,

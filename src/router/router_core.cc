@@ -116,6 +116,7 @@ void RouterCore::Shutdown() {
   CancelTimer(poll_timer_);
   CancelTimer(prune_timer_);
   CancelTimer(stream_flush_timer_);
+  for (auto& [client, timer] : joining_) executor_.Cancel(timer);
   events_.Flush();
   for (auto& [id, swarm] : swarms_) {
     CancelTimer(swarm->terminate_timer);
@@ -138,9 +139,28 @@ Swarm* RouterCore::MutableSwarm(const std::string& swarm_id) {
 
 void RouterCore::OnClientConnected(ClientId client) {
   live_after_[client] = events_.delivered_seq();
+  joining_[client] =
+      executor_.RunAfter(kLiveJoinDelay, [this, client] { JoinLive(client, HeldLines::kSend); });
 }
 
-void RouterCore::OnClientClosed(ClientId client) { live_after_.erase(client); }
+void RouterCore::OnClientClosed(ClientId client) {
+  auto joining = joining_.find(client);
+  if (joining != joining_.end()) {
+    executor_.Cancel(joining->second);
+    joining_.erase(joining);
+  }
+  live_after_.erase(client);
+}
+
+void RouterCore::JoinLive(ClientId client, HeldLines held) {
+  auto joining = joining_.find(client);
+  if (joining == joining_.end()) return;
+  executor_.Cancel(joining->second);
+  joining_.erase(joining);
+  const uint64_t handed_out = events_.Join(client, held);
+  // Dropped: the client gets none of what was broadcast before now live.
+  if (held == HeldLines::kDrop) live_after_[client] = handed_out;
+}
 
 void RouterCore::OnClientLine(ClientId client, std::string_view line) {
   DispatchClientLine(client, line);
@@ -150,10 +170,15 @@ void RouterCore::OnClientLine(ClientId client, std::string_view line) {
 void RouterCore::DispatchClientLine(ClientId client, std::string_view line) {
   auto parsed = protocol::ParseCommandLine(line, {.max_nodes = options_.max_nodes});
   if (auto* rejection = std::get_if<protocol::Rejection>(&parsed)) {
+    JoinLive(client, HeldLines::kSend);
     Reject(client, *rejection);
     return;
   }
   const protocol::Command& command = std::get<protocol::Command>(parsed);
+  // A subscribe joins the client itself, dropping what its replay will hold.
+  if (command.kind != protocol::CommandKind::kSubscribe || shut_down_) {
+    JoinLive(client, HeldLines::kSend);
+  }
   if (shut_down_) {
     Reject(client, command, protocol::RejectCode::kShuttingDown, "the router is shutting down");
     return;
@@ -170,6 +195,7 @@ void RouterCore::DispatchClientLine(ClientId client, std::string_view line) {
 }
 
 void RouterCore::OnClientLineTooLong(ClientId client, std::size_t limit) {
+  JoinLive(client, HeldLines::kSend);
   Reject(client, protocol::Rejection{std::nullopt, std::nullopt,
                                      protocol::RejectCode::kLineTooLong,
                                      "line exceeds the limit of " + std::to_string(limit) +

@@ -73,9 +73,13 @@ class RouterCore {
   void Shutdown();
 
   // --- client sessions
-  // A client connected: it gets every event broadcast from now on. (A client the core never
-  // heard of here is treated as having got nothing live: a subscribe replays up to the head.)
+  // A client connected: it gets every event broadcast from now on, held (ClientChannel) until
+  // its first command, or kLiveJoinDelay if it sends none. A first `subscribe` drops what was
+  // held and replays up to that moment instead, so the replay comes before anything live.
+  // (A client the core never heard of here is treated as having got nothing live: a subscribe
+  // replays up to the head.)
   void OnClientConnected(ClientId client);
+  static constexpr Duration kLiveJoinDelay = std::chrono::milliseconds(100);
   void OnClientClosed(ClientId client);
   void OnClientLine(ClientId client, std::string_view line);
   void OnClientLineTooLong(ClientId client, std::size_t limit);
@@ -102,6 +106,8 @@ class RouterCore {
   };
 
   void DispatchClientLine(ClientId client, std::string_view line);
+  // Puts a connected client on the live stream (once; later calls do nothing).
+  void JoinLive(ClientId client, HeldLines held);
   // Commands (router_commands.cc).
   void HandleLaunch(ClientId client, const protocol::Command& command);
   void HandleInject(ClientId client, const protocol::Command& command);
@@ -198,9 +204,10 @@ class RouterCore {
   std::optional<TimerId> prune_timer_;
   std::optional<TimerId> stream_flush_timer_;
   std::optional<SteadyTime> last_stream_flush_;
-  // Per connected client: the last seq handed to the clients when it connected (it got every
-  // event after it live).
+  // Per connected client: the last seq it will not get live (it gets every event after it).
   std::map<ClientId, uint64_t> live_after_;
+  // Connected clients that have not joined the live stream yet, with their join timer.
+  std::map<ClientId, TimerId> joining_;
   bool poll_in_flight_ = false;
   bool shut_down_ = false;
   // Guards callbacks that outlive the core (pool work finishing after shutdown).

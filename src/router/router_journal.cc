@@ -30,17 +30,21 @@ Status RouterCore::LoadNodeMarks() {
 void RouterCore::HandleSubscribe(ClientId client, const protocol::Command& command) {
   const auto& subscribe = std::get<protocol::SubscribePayload>(command.payload);
   if (!subscribe.swarm_id.empty() && FindSwarm(subscribe.swarm_id) == nullptr) {
+    JoinLive(client, HeldLines::kSend);
     Reject(client, command, RejectCode::kUnknownSwarm,
            "no swarm " + subscribe.swarm_id + " (swarm_list shows the known ones)");
     return;
   }
-  // Everything queued is journaled and sent first, so the replay can end where live began.
+  // Everything queued is journaled and sent first, so the replay can end where live begins.
   events_.Flush();
   const uint64_t head = events_.delivered_seq();
-  // The client got every event after `live_after` live since it connected: replay up to it
-  // only, so no event reaches it twice.
+  // A client on the live stream got every event after `live_after` live: replay up to it only,
+  // so no event reaches it twice. One not on it yet (a first subscribe) drops what was held for
+  // it and gets all of it in the replay, then live: one stream in seq order.
   auto live = live_after_.find(client);
-  const uint64_t replay_to = live == live_after_.end() ? head : std::min(head, live->second);
+  const bool joined = !joining_.contains(client);
+  const uint64_t replay_to =
+      !joined || live == live_after_.end() ? head : std::min(head, live->second);
   const uint64_t since = subscribe.since_seq;
 
   Result<uint64_t> pruned = store_.JournalPrunedThrough();
@@ -48,10 +52,12 @@ void RouterCore::HandleSubscribe(ClientId client, const protocol::Command& comma
       store_.ReadJournal(since, replay_to, subscribe.swarm_id, kReplayPage);
   if (!pruned.ok() || !page.ok()) {
     const Status& error = !pruned.ok() ? pruned.status() : page.status();
+    JoinLive(client, HeldLines::kSend);
     Reject(client, command, RejectCode::kBackendError,
            "cannot read the event journal: " + error.message());
     return;
   }
+  JoinLive(client, HeldLines::kDrop);
   json::object answer;
   answer["request_id"] = command.request_id;
   answer["since_seq"] = since;

@@ -3,6 +3,7 @@
 // event exactly once across a restart (a store that keeps its data between two cores).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "unit/router_core_fixture.h"
@@ -121,7 +122,7 @@ TEST_F(JournalTest, SubscribeReplaysMissedEventsThenTheClientGetsLiveOnes) {
   EXPECT_GT(BroadcastSeqs().front(), before.back());
 }
 
-TEST_F(JournalTest, NoGapAndNoDuplicateAtTheSeamWhenEventsArriveAroundTheSubscribe) {
+TEST_F(JournalTest, ReplayThenLiveInSeqOrderWithNoGapOrDuplicateAroundTheSubscribe) {
   std::string swarm = Launch(1);
   Connect(swarm, 0);
   std::string injection = InjectTakenByNode0(swarm);
@@ -129,28 +130,64 @@ TEST_F(JournalTest, NoGapAndNoDuplicateAtTheSeamWhenEventsArriveAroundTheSubscri
   const int64_t since = BroadcastSeqs().front();  // what the client had before it went away
   // Events the router has read but not yet journaled when the client connects...
   core_->OnWorkerLine(Conn(swarm, 0), Delta(injection, 2, "a"));
-  const std::size_t lines_at_connect = clients_.lines.size();
+  const std::size_t connected_at = clients_.lines.size();
   core_->OnClientConnected(kLate);
   // ...then more while it connects, and more after its subscribe.
   core_->OnWorkerLine(Conn(swarm, 0), Delta(injection, 3, "b"));
   Subscribe(kLate, R"({"since_seq":)" + std::to_string(since) + "}");
   WorkerSays(swarm, 0, Delta(injection, 4, "c"));
 
-  // What reached the late client: every broadcast handed out after it connected (live; the
-  // delta read before it connected was not journaled yet, so it is among them) and its replay.
-  std::multiset<int64_t> received;
-  for (std::size_t i = 0; i < clients_.lines.size(); ++i) {
-    const SentLine& l = clients_.lines[i];
-    if ((l.to == kLate || (!l.to && i >= lines_at_connect)) && l.event.contains("seq")) {
-      received.insert(l.event.at("seq").as_int64());
-    }
+  // The late client gets every event after `since` once, in seq order: the replay up to its
+  // subscribe, then live.
+  std::vector<int64_t> received;
+  for (const json::object& e : clients_.ReceivedBy(kLate, connected_at)) {
+    if (e.contains("seq")) received.push_back(e.at("seq").as_int64());
   }
-  std::multiset<int64_t> expected;
+  std::vector<int64_t> expected;
   for (int64_t seq : BroadcastSeqs()) {
-    if (seq > since) expected.insert(seq);
+    if (seq > since) expected.push_back(seq);
   }
   EXPECT_EQ(received, expected);
-  EXPECT_EQ(clients_.Names(0).back(), "assistant_delta");
+  std::vector<std::string> names;
+  for (const json::object& e : clients_.ReceivedBy(kLate, connected_at)) {
+    names.emplace_back(e.at("event").as_string());
+  }
+  auto complete = std::find(names.begin(), names.end(), "replay_complete");
+  ASSERT_NE(complete, names.end());
+  EXPECT_EQ(names.back(), "assistant_delta");  // the live one, after the replay
+  EXPECT_EQ(std::count(complete, names.end(), "assistant_delta"), 1);
+}
+
+TEST_F(JournalTest, AClientThatSendsNothingGetsEverythingSinceItConnectedShortlyAfter) {
+  std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  const std::size_t connected_at = clients_.lines.size();
+  core_->OnClientConnected(kLate);
+  std::string injection = InjectTakenByNode0(swarm);
+  EXPECT_FALSE(clients_.joined_at.contains(kLate));  // held: a first subscribe would replay
+  executor_.Advance(RouterCore::kLiveJoinDelay);
+  ASSERT_TRUE(clients_.joined_at.contains(kLate));
+  WorkerSays(swarm, 0, "event 1 " + injection + " turn_started {}");
+  std::vector<std::string> names;
+  for (const json::object& e : clients_.ReceivedBy(kLate, connected_at)) {
+    names.emplace_back(e.at("event").as_string());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"inject_ack", "inject_delivered", "turn_started"}));
+}
+
+TEST_F(JournalTest, AFirstCommandOtherThanSubscribeGetsWhatWasHeldFirst) {
+  std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  const std::size_t connected_at = clients_.lines.size();
+  core_->OnClientConnected(kLate);
+  std::string injection = InjectTakenByNode0(swarm);
+  core_->OnClientLine(kLate, Command("swarm_list", "{}", "l"));
+  EXPECT_TRUE(clients_.sent_held.contains(kLate));
+  std::vector<std::string> names;
+  for (const json::object& e : clients_.ReceivedBy(kLate, connected_at)) {
+    names.emplace_back(e.at("event").as_string());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"inject_ack", "inject_delivered", "swarm_list"}));
 }
 
 TEST_F(JournalTest, SubscribeToOneSwarmReplaysOnlyItsEvents) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,30 @@ class RecordingClients : public ClientChannel {
  public:
   void Broadcast(std::string line) override { Record(std::nullopt, line); }
   void SendTo(ClientId client, std::string line) override { Record(client, line); }
+  void Join(ClientId client, HeldLines held) override {
+    joined_at.try_emplace(client, lines.size());
+    if (held == HeldLines::kSend) sent_held.insert(client);
+  }
 
   std::vector<SentLine> lines;
+  // Per joined client: the index in `lines` from which it got the broadcasts.
+  std::map<ClientId, std::size_t> joined_at;
+  std::set<ClientId> sent_held;
+
+  // What `client`, connected when `lines` had `connected_at` lines, received: the broadcasts
+  // held for it (if it joined with kSend) and those after it joined, and the lines sent to it.
+  // (In order, but for held broadcasts, which the real hub sends before anything after the join.)
+  std::vector<boost::json::object> ReceivedBy(ClientId client, std::size_t connected_at) const {
+    std::vector<boost::json::object> out;
+    auto joined = joined_at.find(client);
+    if (joined == joined_at.end()) return out;
+    const std::size_t from = sent_held.contains(client) ? connected_at : joined->second;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const SentLine& l = lines[i];
+      if (l.to == client || (!l.to && i >= from)) out.push_back(l.event);
+    }
+    return out;
+  }
 
   // Events named `name`, in order.
   std::vector<boost::json::object> Events(const std::string& name) const {

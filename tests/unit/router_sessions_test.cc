@@ -136,6 +136,7 @@ TEST_F(SessionTest, ClientThatTakesNothingWithinTheWriteTimeLimitIsToldWhyAndClo
   auto session =
       std::make_shared<ClientSession>(Accept(), 5, *core_, hub, limits, SystemClock::Get());
   hub.Add(session);
+  hub.Join(session->id(), HeldLines::kSend);  // on the live stream, as after its first command
   session->Start();
   for (int i = 0; i < 64; ++i) hub.Broadcast(std::string(16 * 1024 - 1, 'e') + "\n");
   // Cut off: it leaves the hub at once, and gets the reason once it reads again.
