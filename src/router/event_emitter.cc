@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <memory>
 
 #include "protocol/event_line.h"
 
@@ -122,31 +123,58 @@ void EventEmitter::MarkNode(const std::string& swarm_id, int node_id, const std:
   if (was_idle && on_pending_) on_pending_();
 }
 
+void EventEmitter::SendNow(ClientId client, std::string line) {
+  clients_.SendTo(client, std::move(line));
+}
+
+void EventEmitter::ReplyNow(ClientId client, std::string_view event, const json::object& data) {
+  std::string line;
+  protocol::AppendEventLine(line, std::nullopt, Timestamp(), event, json::serialize(data));
+  SendNow(client, std::move(line));
+}
+
 void EventEmitter::Flush() {
-  if (!has_pending()) return;
-  std::vector<Outgoing> items = std::move(outgoing_);
+  if (writing_ || (outgoing_.empty() && marks_.empty())) return;
+  auto batch = std::make_shared<Batch>();
+  batch->items = std::move(outgoing_);
   outgoing_.clear();
-  std::vector<NodeMark> marks;
-  marks.reserve(marks_.size());
-  for (auto& [key, mark] : marks_) marks.push_back(std::move(mark));
+  batch->marks.reserve(marks_.size());
+  for (auto& [key, mark] : marks_) batch->marks.push_back(std::move(mark));
   marks_.clear();
 
-  std::vector<JournalEntry> entries;
-  entries.reserve(items.size());
+  batch->entries.reserve(batch->items.size());
   const int64_t now_ms = clock_.WallMillis();
-  for (const Outgoing& item : items) {
-    if (!item.to) entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
+  for (const Outgoing& item : batch->items) {
+    if (!item.to) {
+      batch->entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
+    }
   }
-  Status written = store_.AppendJournal(entries, marks);
+  if (!writer_) {
+    batch->written = store_.AppendJournal(batch->entries, batch->marks);
+    Deliver(*batch);
+    return;
+  }
+  writing_ = true;
+  writer_([this, batch] { batch->written = store_.AppendJournal(batch->entries, batch->marks); },
+          [this, batch] {
+            writing_ = false;
+            Deliver(*batch);
+            // What queued up meanwhile is the next transaction.
+            Flush();
+          });
+}
+
+void EventEmitter::Deliver(Batch& batch) {
+  const Status& written = batch.written;
   if (!written.ok() && !store_failing_) {
     spdlog::error("cannot write the event journal ({} events): {}; events still go to the "
                   "clients but a client that catches up later will not get them",
-                  entries.size(), written.message());
+                  batch.entries.size(), written.message());
   } else if (written.ok() && store_failing_) {
     spdlog::info("the event journal is written again");
   }
   store_failing_ = !written.ok();
-  for (Outgoing& item : items) {
+  for (Outgoing& item : batch.items) {
     if (item.to) {
       clients_.SendTo(*item.to, std::move(item.line));
     } else {
@@ -154,7 +182,7 @@ void EventEmitter::Flush() {
       clients_.Broadcast(std::move(item.line));
     }
   }
-  if (on_flushed_ && !marks.empty()) on_flushed_(marks);
+  if (on_flushed_ && !batch.marks.empty()) on_flushed_(batch.marks);
 }
 
 }  // namespace codeswarm::router

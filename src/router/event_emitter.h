@@ -6,6 +6,10 @@
 // transaction, and only then hands them to the clients. So a client never sees an event a
 // restarted router does not have, and a worker is never told an event is safe (ack) before it
 // is. Replies to one client queue behind the broadcasts before them, keeping their order.
+//
+// The write runs where set_writer says (the router's journal thread: the loop goes on reading
+// workers meanwhile, and what arrives goes into the next transaction), one at a time, in order;
+// without a writer it runs inline.
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -50,6 +54,10 @@ class EventEmitter {
   void Reply(ClientId client, std::string_view event, const boost::json::object& data);
   // Sends a line as it is (a journaled line replayed) to one client, after what is queued.
   void SendRaw(ClientId client, std::string line);
+  // Sends a line to one client now, before what is queued or being written (whose seqs are all
+  // above delivered_seq()): for a replay, which must come before the client's live events.
+  void SendNow(ClientId client, std::string line);
+  void ReplyNow(ClientId client, std::string_view event, const boost::json::object& data);
   // Hands out what is queued, then puts `client` on the live stream (ClientChannel::Join).
   // Returns the last seq handed out.
   uint64_t Join(ClientId client, HeldLines held);
@@ -62,10 +70,17 @@ class EventEmitter {
   // fails the error is logged and the lines go out anyway (clients are not left without
   // events), and the marks still count as written: a restart may then miss those events in
   // its journal, never double them.
+  // With a writer, Flush starts the write and returns; the lines go out when it is done (and a
+  // Flush during a write only makes sure another follows it).
   void Flush();
-  bool has_pending() const { return !outgoing_.empty() || !marks_.empty(); }
+  bool has_pending() const { return !outgoing_.empty() || !marks_.empty() || writing_; }
   // The seq of the last broadcast handed to the clients (everything up to it is journaled).
   uint64_t delivered_seq() const { return delivered_seq_; }
+
+  // Runs `work` off the loop and `done` on it afterwards (Executor::RunBlocking on the journal's
+  // own thread). Unset: Flush writes inline.
+  using Writer = std::function<void(std::function<void()> work, std::function<void()> done)>;
+  void set_writer(Writer writer) { writer_ = std::move(writer); }
 
   // Called when queuing starts after a Flush (the owner schedules one), and after each Flush
   // with the marks it wrote.
@@ -84,6 +99,16 @@ class EventEmitter {
     std::string line;
   };
 
+  // One transaction's worth: the lines (the entries view into them) and the marks.
+  struct Batch {
+    std::vector<Outgoing> items;
+    std::vector<JournalEntry> entries;
+    std::vector<NodeMark> marks;
+    Status written;
+  };
+  // Hands a written batch to the clients and reports its marks.
+  void Deliver(Batch& batch);
+
   uint64_t NextSeq();
   void ReserveSeqs();
   std::string_view Timestamp();
@@ -100,6 +125,8 @@ class EventEmitter {
   std::vector<Outgoing> outgoing_;
   std::map<std::pair<std::string, int>, NodeMark> marks_;
   bool store_failing_ = false;
+  bool writing_ = false;  // a batch is being written by writer_
+  Writer writer_;
   std::function<void()> on_pending_;
   std::function<void(const std::vector<NodeMark>&)> on_flushed_;
 };

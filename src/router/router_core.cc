@@ -29,6 +29,15 @@ RouterCore::RouterCore(RouterOptions options, Executor& executor, ClientChannel&
 
 RouterCore::~RouterCore() { *alive_ = false; }
 
+void RouterCore::UseJournalThread(Executor& journal) {
+  events_.set_writer([&journal, alive = std::weak_ptr<bool>(alive_)](
+                         std::function<void()> work, std::function<void()> done) {
+    journal.RunBlocking(std::move(work), [alive, done = std::move(done)] {
+      if (auto a = alive.lock(); a && *a) done();
+    });
+  });
+}
+
 Status RouterCore::Start() {
   Result<std::vector<SwarmRecord>> records = store_.LoadSwarms();
   if (!records.ok()) return records.status();

@@ -71,6 +71,10 @@ class RouterCore {
   Status Start();
   // Stops polling and timers. Swarms and workers keep running; a new router picks them up.
   void Shutdown();
+  // Writes the event journal on `journal`'s pool (one thread: writes stay in order) instead of
+  // on the loop, which then keeps reading workers while a batch is committed. Borrowed; must
+  // outlive the core. Call before Start.
+  void UseJournalThread(Executor& journal);
 
   // --- client sessions
   // A client connected: it gets every event broadcast from now on, held (ClientChannel) until

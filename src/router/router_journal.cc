@@ -64,7 +64,9 @@ void RouterCore::HandleSubscribe(ClientId client, const protocol::Command& comma
   answer["head_seq"] = head;
   answer["replay_to_seq"] = replay_to;
   if (!subscribe.swarm_id.empty()) answer["swarm_id"] = subscribe.swarm_id;
-  events_.Reply(client, "subscribed", answer);
+  // The answer and the replay go out now, ahead of the batch being journaled (if any): its
+  // events are above replay_to and reach the client live, after the replay.
+  events_.ReplyNow(client, "subscribed", answer);
 
   if (since < *pruned && since < replay_to) {
     // A hole, said out loud: what the client asked for but retention dropped.
@@ -73,12 +75,12 @@ void RouterCore::HandleSubscribe(ClientId client, const protocol::Command& comma
     marker["from_seq"] = since + 1;
     marker["to_seq"] = std::min(*pruned, replay_to);
     if (!subscribe.swarm_id.empty()) marker["swarm_id"] = subscribe.swarm_id;
-    events_.Reply(client, "events_pruned", marker);
+    events_.ReplyNow(client, "events_pruned", marker);
   }
   uint64_t replayed = 0;
   std::string error;
   while (true) {
-    for (JournalRow& row : *page) events_.SendRaw(client, std::move(row.line));
+    for (JournalRow& row : *page) events_.SendNow(client, std::move(row.line));
     replayed += page->size();
     if (page->size() < kReplayPage) break;
     const uint64_t after = page->back().seq;
@@ -95,7 +97,7 @@ void RouterCore::HandleSubscribe(ClientId client, const protocol::Command& comma
   done["to_seq"] = replay_to;
   done["events"] = replayed;
   if (!error.empty()) done["error"] = error;
-  events_.Reply(client, "replay_complete", done);
+  events_.ReplyNow(client, "replay_complete", done);
 }
 
 void RouterCore::SchedulePrune(Duration delay) {

@@ -136,7 +136,9 @@ class Server {
     options.journal_retention_seconds = config_.router.journal_retention_seconds;
     options.journal_max_bytes = config_.router.journal_max_bytes;
     executor_ = std::make_unique<AsioExecutor>(io_, pool_);
+    journal_executor_ = std::make_unique<AsioExecutor>(io_, journal_pool_);
     core_ = std::make_unique<RouterCore>(options, *executor_, hub_, *store_, *provider_, clock_);
+    core_->UseJournalThread(*journal_executor_);
     CODESWARM_RETURN_IF_ERROR(core_->Start());
     // A worker proves the key of the swarm it names in its handshake; hello must then be for
     // that swarm (RouterCore::HandleHello).
@@ -164,6 +166,7 @@ class Server {
     });
     io_.run();
     pool_.join();  // provider calls in flight finish; their results are dropped
+    journal_pool_.join();  // so does a journal write
   }
 
  private:
@@ -265,6 +268,7 @@ class Server {
   const Clock& clock_;
   asio::io_context io_;
   asio::thread_pool pool_{kProviderThreads};
+  asio::thread_pool journal_pool_{1};  // the event journal's writes, one at a time
   tcp::acceptor client_acceptor_{io_};
   tcp::acceptor worker_acceptor_{io_};
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
@@ -273,6 +277,7 @@ class Server {
   std::unique_ptr<Store> store_;
   std::unique_ptr<provider::ClusterProvider> provider_;
   std::unique_ptr<AsioExecutor> executor_;
+  std::unique_ptr<AsioExecutor> journal_executor_;
   std::unique_ptr<RouterCore> core_;
   std::unique_ptr<tls::ChannelTls> worker_tls_;  // outlives every worker session
   WorkerSessions workers_;
