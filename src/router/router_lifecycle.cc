@@ -248,8 +248,8 @@ void RouterCore::ExpectWorkerBack(Swarm& swarm, Node& node, const std::string& w
   // connection that went quiet is closed only worker_timeout_seconds later.
   const Duration bound = FromSeconds(options_.worker_lost_seconds);
   const Duration wait = std::max(Duration::zero(), bound - (clock_.Now() - node.last_heard));
-  const std::string reason =
-      "worker lost: no sign of life for " + Seconds(options_.worker_lost_seconds) + " s (" + why + ")";
+  const std::string reason = "worker lost: no sign of life for " +
+                             Seconds(options_.worker_lost_seconds) + " s (" + why + ")";
   node.reconnect_timer = executor_.RunAfter(
       wait, [this, swarm_id = swarm.swarm_id, node_id = node.node_id, reason] {
         Swarm* s = MutableSwarm(swarm_id);

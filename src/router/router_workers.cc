@@ -364,7 +364,8 @@ void RouterCore::OnWorkerDisconnected(ConnId conn, std::string_view reason) {
   CancelTimer(node.ack_timer);
   node.conn_id = 0;
   node.link = nullptr;
-  std::string why = info.bye_reason.empty() ? std::string(reason) : "worker exited: " + info.bye_reason;
+  const std::string why =
+      info.bye_reason.empty() ? std::string(reason) : "worker exited: " + info.bye_reason;
   if (!info.bye_reason.empty()) node.gone_reason = why;  // it exits on purpose
   DisconnectNode(swarm, node, why);
   events_.Flush();

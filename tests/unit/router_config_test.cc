@@ -38,9 +38,9 @@ TEST(RouterConfigTest, DeadWorkersAreLostWithinTenSecondsByDefault) {
   EXPECT_EQ(defaults->router.heartbeat_seconds, 2);
   EXPECT_EQ(defaults->router.worker_timeout_seconds, 5);
   EXPECT_EQ(defaults->router.worker_lost_seconds, 10);
-  auto config = ParseConfig(
-      R"({"router":{"heartbeat_seconds":0.5,"worker_timeout_seconds":1.5,"worker_lost_seconds":2.5}})",
-      "test", "/", {});
+  auto config = ParseConfig(R"({"router":{"heartbeat_seconds":0.5,"worker_timeout_seconds":1.5,)"
+                            R"("worker_lost_seconds":2.5}})",
+                            "test", "/", {});
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->router.worker_lost_seconds, 2.5);
 }

@@ -76,7 +76,7 @@ TEST_F(DeadWorkerTest, DeadLocalProcessIsLostAtOnceAndEverythingItHadFailsWithTh
   Received(swarm, 1, running);
   WorkerSays(swarm, 1, "event 1 " + running + " turn_started {}");
   std::string held = Inject(swarm, "1");
-  Received(swarm, 1, held);  // queued at the worker behind the running turn
+  Received(swarm, 1, held);                 // queued at the worker behind the running turn
   std::string unsent = Inject(swarm, "1");  // the worker never said it got it
 
   provider_.states["job-" + swarm].nodes = {{0, true, ""},

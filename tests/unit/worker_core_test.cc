@@ -182,8 +182,8 @@ TEST_F(WorkerCoreTest, RetriesAreAtMostAboutAHeartbeatApartSoTheNodeIsNotGivenUp
   MakeCore();
   core_->Start();
   core_->OnConnected();
-  core_->OnLine(
-      R"(welcome {"protocol":"codeswarm.worker.v2","ack_seq":0,"system_prompt":"","agent":{"kind":"mock"},"heartbeat_seconds":2,"timeout_seconds":5})");
+  core_->OnLine(R"(welcome {"protocol":"codeswarm.worker.v2","ack_seq":0,"system_prompt":"",)"
+                R"("agent":{"kind":"mock"},"heartbeat_seconds":2,"timeout_seconds":5})");
   ASSERT_TRUE(core_->welcomed());
   core_->OnDisconnected("connection reset by peer");
   Duration longest{0};
