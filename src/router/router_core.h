@@ -210,6 +210,8 @@ class RouterCore {
   // event after it live).
   std::map<ClientId, uint64_t> live_after_;
   bool poll_in_flight_ = false;
+  // A worker connection dropped while a poll was under way: poll again as soon as it is done.
+  bool poll_again_ = false;
   bool shut_down_ = false;
   // Guards callbacks that outlive the core (pool work finishing after shutdown).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

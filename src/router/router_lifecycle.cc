@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "protocol/worker_protocol.h"
 #include "router/router_core.h"
@@ -69,7 +70,8 @@ void RouterCore::Poll() {
             if (state != states->end()) ApplyJobState(*swarm, state->second);
           }
         }
-        SchedulePoll(provider_.PollInterval());
+        SchedulePoll(std::exchange(poll_again_, false) ? Duration::zero()
+                                                       : provider_.PollInterval());
       });
 }
 
@@ -239,7 +241,13 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
   ExpectWorkerBack(swarm, node, "its connection dropped: " + reason);
   // A worker process that died closed its connection: where the backend can tell, look now
   // rather than at the next poll, so the node is lost at once with the exit status.
-  if (swarm.process_state_known) SchedulePoll(Duration::zero());
+  if (swarm.process_state_known) {
+    if (poll_in_flight_) {
+      poll_again_ = true;  // that poll may have looked before the process died
+    } else {
+      SchedulePoll(Duration::zero());
+    }
+  }
 }
 
 void RouterCore::ExpectWorkerBack(Swarm& swarm, Node& node, const std::string& why) {
