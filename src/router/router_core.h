@@ -42,8 +42,9 @@ struct RouterOptions {
   AgentSettingsValidator validate_agent;
   double heartbeat_seconds = 2;
   double worker_timeout_seconds = 5;
-  // From a worker's last sign of life to its node being lost (docs/RELIABILITY.md, "Dead
-  // workers"): a node whose connection dropped has until then to come back.
+  // From a worker's last sign of life to its node being lost (docs/RELIABILITY.md, "A dead
+  // worker's node is lost within a bound"): a node whose connection dropped has until then to
+  // come back.
   double worker_lost_seconds = 10;
   double worker_orphan_seconds = 900;
   std::string worker_log_level = "info";

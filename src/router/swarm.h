@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "router/channels.h"
 #include "common/clock.h"
 #include "common/executor.h"
-#include "router/channels.h"
 
 namespace codeswarm::router {
 
