@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -38,6 +39,13 @@ std::string ResolvePath(const std::string& path, const std::string& base_dir) {
   return p.lexically_normal().string();
 }
 
+// 9 -> "9", 2.5 -> "2.5" (json::serialize would say "9E0").
+std::string Seconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
 bool StartsWithSlash(const std::string& s) { return !s.empty() && s[0] == '/'; }
 
 bool IsWildcardAddress(const std::string& host) {
@@ -62,7 +70,12 @@ void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
   r.Number("worker_write_timeout_seconds", 0.1, 86400, &c->worker_write_timeout_seconds);
   r.Number("heartbeat_seconds", 0.05, 3600, &c->heartbeat_seconds);
   r.Number("worker_timeout_seconds", 0.1, 86400, &c->worker_timeout_seconds);
-  r.Number("worker_reconnect_seconds", 0, 86400, &c->worker_reconnect_seconds);
+  r.Number("worker_lost_seconds", 0.1, 86400, &c->worker_lost_seconds);
+  if (r.Raw("worker_reconnect_seconds") != nullptr) {
+    r.Error("worker_reconnect_seconds",
+            "replaced by router.worker_lost_seconds: the time from a worker's last sign of life "
+            "to its node being lost (default 10)");
+  }
   r.Number("worker_orphan_seconds", 1, 30 * 86400, &c->worker_orphan_seconds);
   r.Enum("log_level", {"trace", "debug", "info", "warn", "error"}, &c->log_level);
   r.Bool("allow_other_users", &c->allow_other_users);
@@ -71,7 +84,16 @@ void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
   r.Finish();
   if (c->worker_timeout_seconds <= c->heartbeat_seconds) {
     root.errors()->Add("router.worker_timeout_seconds: must be longer than heartbeat_seconds (" +
-                       json::serialize(json::value(c->heartbeat_seconds)) + ")");
+                       Seconds(c->heartbeat_seconds) + ")");
+  }
+  // A silent connection is noticed only at the first heartbeat after the timeout; the worker
+  // then needs up to another heartbeat to connect again (its retries are at most that apart).
+  const double noticed = c->worker_timeout_seconds + 2 * c->heartbeat_seconds;
+  if (c->worker_lost_seconds < noticed) {
+    root.errors()->Add("router.worker_lost_seconds: must be at least worker_timeout_seconds + "
+                       "2 x heartbeat_seconds (" + Seconds(noticed) +
+                       " s here), or a worker whose connection went silent is lost before it "
+                       "can reconnect; raise it or lower those two");
   }
 }
 

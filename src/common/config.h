@@ -29,11 +29,16 @@ struct RouterConfig {
   double worker_write_timeout_seconds = 30;
   // How long a client that stopped reading gets to take its final error line.
   double slow_client_grace_seconds = 5;
-  double heartbeat_seconds = 5;
-  // A connection that shows no sign of life for this long is considered dead.
-  double worker_timeout_seconds = 20;
-  // How long a node whose worker disconnected may take to reconnect before its turns fail.
-  double worker_reconnect_seconds = 30;
+  // Both sides of a worker connection ping this often.
+  double heartbeat_seconds = 2;
+  // A connection that shows no sign of life for this long is considered dead (and the worker
+  // reconnects).
+  double worker_timeout_seconds = 5;
+  // The bound from a worker's last sign of life to its node being lost (its turns fail): a
+  // worker whose connection dropped has until then to come back. At least
+  // worker_timeout_seconds + 2 * heartbeat_seconds, so that a silent connection is noticed and
+  // replaced in time.
+  double worker_lost_seconds = 10;
   // How long a worker keeps trying to reach a router that has gone away before it exits.
   double worker_orphan_seconds = 900;
   std::string log_level = "info";

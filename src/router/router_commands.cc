@@ -181,7 +181,9 @@ void RouterCore::HandleInject(ClientId client, const protocol::Command& command)
     if (node.conn == NodeConn::kLost || node.conn == NodeConn::kExited) {
       EmitInjectFailed(*swarm, node, delivery,
                        "node " + std::to_string(node_id) + " is " +
-                           std::string(node.StateName()) + " and takes no more injections");
+                           std::string(node.StateName()) +
+                           (node.state_reason.empty() ? "" : " (" + node.state_reason + ")") +
+                           " and takes no more injections");
       continue;
     }
     if (!node.draining.empty()) {
@@ -264,6 +266,7 @@ void RouterCore::HandleStatus(ClientId client, const protocol::Command& command)
     }
     nodes.push_back(json::object{{"node_id", node.node_id},
                                  {"state", node.StateName()},
+                                 {"reason", node.state_reason},
                                  {"queued", queued},
                                  {"running_injection", running},
                                  {"turns_completed", node.turns_completed},

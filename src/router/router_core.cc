@@ -87,6 +87,7 @@ Status RouterCore::Start() {
     if (swarm->status == SwarmStatus::kTerminating) {
       StartTermination(*swarm, SwarmStatus::kTerminated, "terminated by request");
     }
+    ExpectWorkersAfterRestart(*swarm);
   }
   SchedulePoll(Duration::zero());
   SchedulePrune(Duration::zero());

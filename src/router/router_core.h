@@ -40,9 +40,12 @@ struct RouterOptions {
   // Checks each launch's merged agent settings and names their kind. Required: unset, every
   // launch is rejected (main wires in the worker's ValidateAgentSettings).
   AgentSettingsValidator validate_agent;
-  double heartbeat_seconds = 5;
-  double worker_timeout_seconds = 20;
-  double worker_reconnect_seconds = 30;
+  double heartbeat_seconds = 2;
+  double worker_timeout_seconds = 5;
+  // From a worker's last sign of life to its node being lost (docs/RELIABILITY.md, "A dead
+  // worker's node is lost within a bound"): a node whose connection dropped has until then to
+  // come back.
+  double worker_lost_seconds = 10;
   double worker_orphan_seconds = 900;
   std::string worker_log_level = "info";
   // After a terminate, how long to wait for worker connections to close (so their own final
@@ -177,6 +180,12 @@ class RouterCore {
   void LoseNode(Swarm& swarm, Node& node, NodeConn new_state, const std::string& reason,
                 std::string_view turn_status);
   void DisconnectNode(Swarm& swarm, Node& node, const std::string& reason);
+  // The node is lost worker_lost_seconds after its last sign of life unless its worker
+  // connects again; `why` goes into the reason.
+  void ExpectWorkerBack(Swarm& swarm, Node& node, const std::string& why);
+  // After a restart: nodes of a running swarm that had a worker are disconnected until it
+  // comes back, and lost like any other if it does not.
+  void ExpectWorkersAfterRestart(Swarm& swarm);
   void SetStatus(Swarm& swarm, SwarmStatus status);
   void EmitSwarmUpdate(const Swarm& swarm);
   void EmitInjectFailed(const Swarm& swarm, Node& node, const Delivery& delivery,
@@ -213,6 +222,8 @@ class RouterCore {
   // Connected clients that have not joined the live stream yet, with their join timer.
   std::map<ClientId, TimerId> joining_;
   bool poll_in_flight_ = false;
+  // A worker connection dropped while a poll was under way: poll again as soon as it is done.
+  bool poll_again_ = false;
   bool shut_down_ = false;
   // Guards callbacks that outlive the core (pool work finishing after shutdown).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -3,11 +3,31 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
 #include "protocol/worker_protocol.h"
 #include "router/router_core.h"
 
 namespace codeswarm::router {
 namespace json = boost::json;
+
+namespace {
+
+std::string Seconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
+// The provider's "killed by signal 9 (SIGKILL)", "exit code 3", "exited", as a clause.
+std::string WorkerProcessEnded(const std::string& detail) {
+  if (detail.starts_with("exit code")) return "worker process ended with " + detail;
+  return "worker process " + (detail.empty() ? std::string("ended") : detail);
+}
+
+}  // namespace
 
 void RouterCore::SchedulePoll(Duration delay) {
   if (shut_down_) return;
@@ -50,7 +70,8 @@ void RouterCore::Poll() {
             if (state != states->end()) ApplyJobState(*swarm, state->second);
           }
         }
-        SchedulePoll(provider_.PollInterval());
+        SchedulePoll(std::exchange(poll_again_, false) ? Duration::zero()
+                                                       : provider_.PollInterval());
       });
 }
 
@@ -70,14 +91,16 @@ void RouterCore::ApplyJobState(Swarm& swarm, const provider::JobState& state) {
                          (state.reason.empty() ? state.backend_state : state.reason));
     return;
   }
+  if (!state.nodes.empty()) swarm.process_state_known = true;
   for (const provider::NodeHealth& health : state.nodes) {
     if (health.alive || health.node_id < 0 || health.node_id >= swarm.node_count) continue;
     Node& node = swarm.nodes[static_cast<std::size_t>(health.node_id)];
-    node.process_gone = true;
+    if (node.conn == NodeConn::kLost || node.conn == NodeConn::kExited) continue;
+    node.gone_reason = "worker lost: " + WorkerProcessEnded(health.detail);
     // A connected node goes when its connection closes (its last events may still be in
     // flight); one that is not connected goes now.
     if (node.conn == NodeConn::kWaiting || node.conn == NodeConn::kDisconnected) {
-      LoseNode(swarm, node, NodeConn::kLost, "worker process " + health.detail, "failed");
+      LoseNode(swarm, node, NodeConn::kLost, node.gone_reason, "failed");
     }
   }
   SwarmStatus status = swarm.status;
@@ -185,6 +208,7 @@ void RouterCore::LoseNode(Swarm& swarm, Node& node, NodeConn new_state, const st
   }
   bool announce = new_state == NodeConn::kLost && node.conn != NodeConn::kLost;
   node.conn = new_state;
+  node.state_reason = reason;
   if (announce) {
     spdlog::warn("swarm {} node {} lost: {}", swarm.swarm_id, node.node_id, reason);
     json::object data = NodeIds(swarm, node);
@@ -195,6 +219,7 @@ void RouterCore::LoseNode(Swarm& swarm, Node& node, NodeConn new_state, const st
 
 void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& reason) {
   node.conn = NodeConn::kDisconnected;
+  node.state_reason = reason;
   spdlog::info("swarm {} node {} disconnected: {}", swarm.swarm_id, node.node_id, reason);
   json::object data = NodeIds(swarm, node);
   data["reason"] = reason;
@@ -209,26 +234,51 @@ void RouterCore::DisconnectNode(Swarm& swarm, Node& node, const std::string& rea
     }
     return;
   }
-  if (node.process_gone) {
-    LoseNode(swarm, node, NodeConn::kLost, reason, "failed");
+  if (!node.gone_reason.empty()) {
+    LoseNode(swarm, node, NodeConn::kLost, node.gone_reason, "failed");
     return;
   }
-  const std::string swarm_id = swarm.swarm_id;
-  const int node_id = node.node_id;
-  const double wait = options_.worker_reconnect_seconds;
-  node.reconnect_timer = executor_.RunAfter(FromSeconds(wait), [this, swarm_id, node_id, wait,
-                                                                reason] {
-    Swarm* s = MutableSwarm(swarm_id);
-    if (s == nullptr) return;
-    Node& n = s->nodes[static_cast<std::size_t>(node_id)];
-    n.reconnect_timer.reset();
-    if (n.conn != NodeConn::kDisconnected) return;
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%g", wait);
-    LoseNode(*s, n, NodeConn::kLost,
-             "worker did not reconnect within " + std::string(seconds) + " s (" + reason + ")",
-             "failed");
-  });
+  ExpectWorkerBack(swarm, node, "its connection dropped: " + reason);
+  // A worker process that died closed its connection: where the backend can tell, look now
+  // rather than at the next poll, so the node is lost at once with the exit status.
+  if (swarm.process_state_known) {
+    if (poll_in_flight_) {
+      poll_again_ = true;  // that poll may have looked before the process died
+    } else {
+      SchedulePoll(Duration::zero());
+    }
+  }
+}
+
+void RouterCore::ExpectWorkerBack(Swarm& swarm, Node& node, const std::string& why) {
+  CancelTimer(node.reconnect_timer);
+  // The bound runs from the last sign of life, not from when the silence was noticed: a
+  // connection that went quiet is closed only worker_timeout_seconds later.
+  const Duration bound = FromSeconds(options_.worker_lost_seconds);
+  const Duration wait = std::max(Duration::zero(), bound - (clock_.Now() - node.last_heard));
+  const std::string reason = "worker lost: no sign of life for " +
+                             Seconds(options_.worker_lost_seconds) + " s (" + why + ")";
+  node.reconnect_timer = executor_.RunAfter(
+      wait, [this, swarm_id = swarm.swarm_id, node_id = node.node_id, reason] {
+        Swarm* s = MutableSwarm(swarm_id);
+        if (s == nullptr) return;
+        Node& n = s->nodes[static_cast<std::size_t>(node_id)];
+        n.reconnect_timer.reset();
+        if (n.conn == NodeConn::kDisconnected) LoseNode(*s, n, NodeConn::kLost, reason, "failed");
+      });
+}
+
+void RouterCore::ExpectWorkersAfterRestart(Swarm& swarm) {
+  if (swarm.status != SwarmStatus::kRunning) return;
+  for (Node& node : swarm.nodes) {
+    // Only nodes known to have had a worker (the journal holds its events): one that never
+    // connected may still be starting (a Slurm job's setup lines can take minutes).
+    if (node.journal_instance.empty() || node.conn != NodeConn::kWaiting) continue;
+    node.conn = NodeConn::kDisconnected;
+    node.state_reason = "the router restarted";
+    node.last_heard = clock_.Now();
+    ExpectWorkerBack(swarm, node, "not back since the router restarted");
+  }
 }
 
 void RouterCore::StartTermination(Swarm& swarm, SwarmStatus final_status,

@@ -155,7 +155,9 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
   node.conn = NodeConn::kConnected;
   node.conn_id = conn;
   node.link = info.link;
-  node.process_gone = false;
+  node.gone_reason.clear();
+  node.state_reason.clear();
+  node.last_heard = clock_.Now();
   info.swarm = swarm;
   info.node_id = node.node_id;
 
@@ -286,7 +288,13 @@ void RouterCore::HandleDraining(Swarm& swarm, Node& node, std::string_view body)
 }
 
 void RouterCore::OnWorkerBatchEnd(ConnId conn) {
-  if (worker_conns_.count(conn) == 0 || !events_.has_pending()) return;
+  auto info = worker_conns_.find(conn);
+  if (info == worker_conns_.end()) return;
+  if (info->second.swarm != nullptr) {
+    info->second.swarm->nodes[static_cast<std::size_t>(info->second.node_id)].last_heard =
+        clock_.Now();  // a sign of life: the bound to `lost` runs from here
+  }
+  if (!events_.has_pending()) return;
   // One journal transaction for everything this read brought, and while nodes stream, at most
   // one per journal_commit_interval for all of them: a commit costs far more than an event.
   // The first events after a pause go out at once.
@@ -356,8 +364,9 @@ void RouterCore::OnWorkerDisconnected(ConnId conn, std::string_view reason) {
   CancelTimer(node.ack_timer);
   node.conn_id = 0;
   node.link = nullptr;
-  if (!info.bye_reason.empty()) node.process_gone = true;  // it exits on purpose
-  std::string why = info.bye_reason.empty() ? std::string(reason) : "worker exited: " + info.bye_reason;
+  const std::string why =
+      info.bye_reason.empty() ? std::string(reason) : "worker exited: " + info.bye_reason;
+  if (!info.bye_reason.empty()) node.gone_reason = why;  // it exits on purpose
   DisconnectNode(swarm, node, why);
   events_.Flush();
 }

@@ -130,7 +130,7 @@ class Server {
     options.validate_agent = run_options_.validate_agent;
     options.heartbeat_seconds = config_.router.heartbeat_seconds;
     options.worker_timeout_seconds = config_.router.worker_timeout_seconds;
-    options.worker_reconnect_seconds = config_.router.worker_reconnect_seconds;
+    options.worker_lost_seconds = config_.router.worker_lost_seconds;
     options.worker_orphan_seconds = config_.router.worker_orphan_seconds;
     options.worker_log_level = config_.router.log_level;
     options.journal_retention_seconds = config_.router.journal_retention_seconds;

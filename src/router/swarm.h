@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "router/channels.h"
+#include "common/clock.h"
 #include "common/executor.h"
 
 namespace codeswarm::router {
@@ -77,8 +78,14 @@ struct Node {
   std::string journal_instance;
   std::optional<TimerId> ack_timer;    // a pending acknowledgement
   std::deque<Delivery> deliveries;     // in injection order
+  // While disconnected: gives up on the node worker_lost_seconds after its last sign of life.
   std::optional<TimerId> reconnect_timer;
-  bool process_gone = false;           // the provider says the worker process is dead
+  SteadyTime last_heard{};             // the last read from its worker (or the router's start)
+  // Set when its worker process is known to be gone (the provider says it died, or it said
+  // bye): why, for the node's end once its connection closes. Empty while it may live.
+  std::string gone_reason;
+  // Why it is disconnected, lost or exited (swarm_status shows it); empty otherwise.
+  std::string state_reason;
   std::string draining;                // why the worker stopped taking turns; empty if it takes them
   bool drained = false;                // it has ended every turn it held and waits to be stopped
   std::string hostname;
@@ -128,6 +135,9 @@ struct Swarm {
   SwarmStatus terminate_status = SwarmStatus::kTerminated;
   std::string terminate_reason;
   std::optional<TimerId> terminate_timer;
+  // The backend reports each worker process's state (local does, Slurm does not): a dropped
+  // connection is worth a look at once, since a dead process explains it.
+  bool process_state_known = false;
 
   int ConnectedCount() const;
   // Every connected node has drained (after a `shutdown`): the job can be stopped.

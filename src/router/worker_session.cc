@@ -132,7 +132,7 @@ void WorkerSession::Tick() {
   }
   if (now - last_heard_ > FromSeconds(limits_.timeout_seconds)) {
     channel_.Abort("no heartbeat from the worker for more than " +
-                   std::to_string(static_cast<int>(limits_.timeout_seconds)) + " s");
+                   Seconds(limits_.timeout_seconds) + " s");
     return;
   }
   if (saw_first_line_) Send(kPing);

@@ -124,7 +124,10 @@ void WorkerCore::ScheduleReconnect() {
     reconnect_timer_.reset();
     Connect();
   });
-  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  // The wait grows to one heartbeat interval (plus jitter) at most: the router gives up on a
+  // node worker_lost_seconds after its last sign of life, and a worker that noticed its
+  // connection go silent has about one heartbeat left for its tries (docs/CONFIG_SCHEMA.md).
+  backoff_ = std::min(backoff_ * 2, std::clamp(heartbeat_, kFirstBackoff, kMaxBackoff));
 }
 
 void WorkerCore::SendHello() {

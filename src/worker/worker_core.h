@@ -67,6 +67,7 @@ class WorkerCore {
   static constexpr Duration kConnectTimeout = std::chrono::seconds(10);
   static constexpr Duration kFinalAckWait = std::chrono::seconds(2);
   static constexpr Duration kFirstBackoff = std::chrono::milliseconds(100);
+  // The reconnect backoff doubles up to the router's heartbeat interval, never beyond this.
   static constexpr Duration kMaxBackoff = std::chrono::seconds(5);
 
   // Borrows link, executor and clock: they outlive the core. `finished` is called once, on the

@@ -140,7 +140,7 @@ TEST_F(RouterE2ETest, FailedTurnAndCrashedWorkerEachEndInFailedTurnComplete) {
     if (IsEvent(e, "turn_complete") && Field(e, "injection_id") == crashed) complete = e;
   }
   EXPECT_EQ(Field(complete, "status"), "failed");
-  EXPECT_EQ(Field(complete, "error"), "worker process killed by signal 6 (SIGABRT)");
+  EXPECT_EQ(Field(complete, "error"), "worker lost: worker process killed by signal 6 (SIGABRT)");
   std::vector<std::string> seq = client.Sequence(crashed, 1);
   EXPECT_EQ(seq.front(), "inject_ack");
   EXPECT_EQ(std::count(seq.begin(), seq.end(), "turn_complete"), 1);

@@ -38,7 +38,7 @@ class RouterCoreTest : public ::testing::Test {
     options.backend = "fake";
     options.worker_address = "127.0.0.1:9";
     options.swarms_root = "/tmp/swarms";
-    options.worker_reconnect_seconds = 30;
+    options.worker_lost_seconds = 10;
     options.journal_commit_interval = journal_commit_interval_;
     options.journal_retention_seconds = journal_retention_seconds_;
     options.journal_max_bytes = journal_max_bytes_;
@@ -46,7 +46,8 @@ class RouterCoreTest : public ::testing::Test {
     // A core started again replaces one that is gone with everything it had scheduled.
     core_.reset();
     executor_.DropAll();
-    core_ = std::make_unique<RouterCore>(options, executor_, clients_, store_, provider_, clock_);
+    core_ = std::make_unique<RouterCore>(options, executor_, clients_, store_, provider_,
+                                         executor_.clock());
     ASSERT_TRUE(core_->Start().ok());
   }
 
@@ -132,6 +133,8 @@ class RouterCoreTest : public ::testing::Test {
   ManualExecutor executor_;
   RecordingClients clients_;
   FakeProvider provider_;
+  // The sessions' clock (router_sessions_test.cc); the core's is the executor's, which moves
+  // with its timers.
   ManualClock clock_;
   std::unique_ptr<RouterCore> core_;
   std::map<ConnId, std::unique_ptr<FakeWorkerConnection>> links_;

@@ -176,6 +176,31 @@ TEST_F(WorkerCoreTest, BackoffDoublesUpToItsCapAndResetsAfterAWelcome) {
   EXPECT_EQ(link_.connects, 10);
 }
 
+TEST_F(WorkerCoreTest, RetriesAreAtMostAboutAHeartbeatApartSoTheNodeIsNotGivenUpOn) {
+  // The router loses a node worker_lost_seconds after its last sign of life: a worker whose
+  // router went away (a restart) must keep trying often enough to be back in time.
+  MakeCore();
+  core_->Start();
+  core_->OnConnected();
+  core_->OnLine(R"(welcome {"protocol":"codeswarm.worker.v2","ack_seq":0,"system_prompt":"",)"
+                R"("agent":{"kind":"mock"},"heartbeat_seconds":2,"timeout_seconds":5})");
+  ASSERT_TRUE(core_->welcomed());
+  core_->OnDisconnected("connection reset by peer");
+  Duration longest{0};
+  for (int attempt = 2; attempt <= 12; ++attempt) {
+    Duration waited{0};
+    while (link_.connects < attempt) {
+      executor_.Advance(1ms);
+      waited += 1ms;
+      ASSERT_LT(waited, 10s);
+    }
+    longest = std::max(longest, waited);
+    core_->OnConnectFailed("connection refused");
+  }
+  EXPECT_GE(longest, 2s);
+  EXPECT_LE(longest, 3s);  // a heartbeat, plus up to half of it as jitter
+}
+
 TEST_F(WorkerCoreTest, GivesUpWhenTheRouterStaysUnreachable) {
   options_.identity.orphan_seconds = 30;
   StartWelcomed();
