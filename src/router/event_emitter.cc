@@ -116,6 +116,19 @@ void EventEmitter::MarkNode(const std::string& swarm_id, int node_id, const std:
   if (was_idle && on_pending_) on_pending_();
 }
 
+void EventEmitter::RecordDelivery(DeliveryRecord record) {
+  const bool was_idle = !has_pending();
+  auto key = std::make_tuple(record.swarm_id, record.node_id, record.injection_id);
+  deliveries_[std::move(key)] = std::move(record);
+  if (was_idle && on_pending_) on_pending_();
+}
+
+void EventEmitter::RecordCounters(NodeCounters counters) {
+  const bool was_idle = !has_pending();
+  counters_[{counters.swarm_id, counters.node_id}] = std::move(counters);
+  if (was_idle && on_pending_) on_pending_();
+}
+
 void EventEmitter::Flush() {
   if (!has_pending()) return;
   std::vector<Outgoing> items = std::move(outgoing_);
@@ -124,6 +137,11 @@ void EventEmitter::Flush() {
   marks.reserve(marks_.size());
   for (auto& [key, mark] : marks_) marks.push_back(std::move(mark));
   marks_.clear();
+  NodeChanges changes;
+  for (auto& [key, delivery] : deliveries_) changes.deliveries.push_back(std::move(delivery));
+  deliveries_.clear();
+  for (auto& [key, counters] : counters_) changes.counters.push_back(std::move(counters));
+  counters_.clear();
 
   std::vector<JournalEntry> entries;
   entries.reserve(items.size());
@@ -131,7 +149,7 @@ void EventEmitter::Flush() {
   for (const Outgoing& item : items) {
     if (!item.to) entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
   }
-  Status written = store_.AppendJournal(entries, marks);
+  Status written = store_.AppendJournal(entries, marks, changes);
   if (!written.ok() && !store_failing_) {
     spdlog::error("cannot write the event journal ({} events): {}; events still go to the "
                   "clients but a client that catches up later will not get them",

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -55,12 +56,21 @@ class EventEmitter {
   void MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,
                 uint64_t last_seq);
 
+  // Records a change to what a node owes (an injection taken, delivered, running or ended) or
+  // to its counters; written with the next Flush, in the same transaction as the events queued
+  // before it, so an inject_ack reaches no client before its injection is durable. The last
+  // change of one injection (or one node's counters) wins.
+  void RecordDelivery(DeliveryRecord record);
+  void RecordCounters(NodeCounters counters);
+
   // Journals what is queued (one transaction), then hands it to the clients. When the store
   // fails the error is logged and the lines go out anyway (clients are not left without
   // events), and the marks still count as written: a restart may then miss those events in
   // its journal, never double them.
   void Flush();
-  bool has_pending() const { return !outgoing_.empty() || !marks_.empty(); }
+  bool has_pending() const {
+    return !outgoing_.empty() || !marks_.empty() || !deliveries_.empty() || !counters_.empty();
+  }
   // The seq of the last broadcast handed to the clients (everything up to it is journaled).
   uint64_t delivered_seq() const { return delivered_seq_; }
 
@@ -96,6 +106,8 @@ class EventEmitter {
   uint64_t delivered_seq_ = 0;
   std::vector<Outgoing> outgoing_;
   std::map<std::pair<std::string, int>, NodeMark> marks_;
+  std::map<std::tuple<std::string, int, std::string>, DeliveryRecord> deliveries_;
+  std::map<std::pair<std::string, int>, NodeCounters> counters_;
   bool store_failing_ = false;
   std::function<void()> on_pending_;
   std::function<void(const std::vector<NodeMark>&)> on_flushed_;
