@@ -19,8 +19,8 @@ class SqliteDeliveriesTest : public ::testing::Test {
   }
   static DeliveryRecord Queued(const std::string& swarm, int node, const std::string& id,
                                uint64_t first_seq) {
-    return DeliveryRecord{swarm, node, id, "r-" + id, "prompt " + id, "queued", "", first_seq,
-                          false};
+    return DeliveryRecord{swarm,    node, id,        "r-" + id, "prompt " + id,
+                          "queued", "",   first_seq, false};
   }
   std::vector<std::string> Ids() {
     auto loaded = store_->LoadDeliveries();
