@@ -4,18 +4,26 @@
 
 namespace codeswarm::router {
 
+// A prompt is kept once per injection (`injections`), however many nodes it targets, and a
+// delivery's state changes rewrite only its small row.
 const char* const kDeliveriesSchema = R"sql(
+CREATE TABLE IF NOT EXISTS injections (
+  swarm_id TEXT NOT NULL,
+  injection_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  content TEXT NOT NULL,
+  PRIMARY KEY (swarm_id, injection_id)
+);
 CREATE TABLE IF NOT EXISTS deliveries (
   swarm_id TEXT NOT NULL,
   node_id INTEGER NOT NULL,
   injection_id TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  content TEXT NOT NULL,
   state TEXT NOT NULL,
   instance TEXT NOT NULL,
   first_seq INTEGER NOT NULL,
   PRIMARY KEY (swarm_id, node_id, injection_id)
 );
+CREATE INDEX IF NOT EXISTS deliveries_by_injection ON deliveries (swarm_id, injection_id);
 CREATE TABLE IF NOT EXISTS node_counters (
   swarm_id TEXT NOT NULL,
   node_id INTEGER NOT NULL,
@@ -35,32 +43,48 @@ Status Error(sqlite3* db, const std::string& what) {
 
 bool NodeChangesWriter::Prepare() {
   if (!upsert_delivery_) {
+    insert_injection_ = std::make_unique<Statement>(
+        db_, "INSERT OR IGNORE INTO injections VALUES (?1, ?2, ?3, ?4)");
     upsert_delivery_ = std::make_unique<Statement>(
-        db_, "INSERT OR REPLACE INTO deliveries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        db_, "INSERT OR REPLACE INTO deliveries VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     delete_delivery_ = std::make_unique<Statement>(
         db_, "DELETE FROM deliveries WHERE swarm_id = ?1 AND node_id = ?2 AND injection_id = ?3");
+    // The prompt goes with the injection's last delivery.
+    delete_injection_ = std::make_unique<Statement>(
+        db_,
+        "DELETE FROM injections WHERE swarm_id = ?1 AND injection_id = ?2 AND NOT EXISTS "
+        "(SELECT 1 FROM deliveries WHERE swarm_id = ?1 AND injection_id = ?2)");
     upsert_counters_ = std::make_unique<Statement>(
         db_, "INSERT OR REPLACE INTO node_counters VALUES (?1, ?2, ?3, ?4)");
   }
-  return upsert_delivery_->ok() && delete_delivery_->ok() && upsert_counters_->ok();
+  return insert_injection_->ok() && upsert_delivery_->ok() && delete_delivery_->ok() &&
+         delete_injection_->ok() && upsert_counters_->ok();
 }
 
 bool NodeChangesWriter::Write(const NodeChanges& changes) {
   if (changes.empty()) return true;
   if (!Prepare()) return false;
   for (const DeliveryRecord& d : changes.deliveries) {
-    Statement& s = d.ended ? *delete_delivery_ : *upsert_delivery_;
-    s.Text(1, d.swarm_id);
-    s.Int(2, d.node_id);
-    s.Text(3, d.injection_id);
-    if (!d.ended) {
-      s.Text(4, d.request_id);
-      s.Text(5, d.content);
-      s.Text(6, d.state);
-      s.Text(7, d.instance);
-      s.Int(8, static_cast<int64_t>(d.first_seq));
+    if (d.ended) {
+      delete_delivery_->Text(1, d.swarm_id);
+      delete_delivery_->Int(2, d.node_id);
+      delete_delivery_->Text(3, d.injection_id);
+      delete_injection_->Text(1, d.swarm_id);
+      delete_injection_->Text(2, d.injection_id);
+      if (!delete_delivery_->Run() || !delete_injection_->Run()) return false;
+      continue;
     }
-    if (!s.Run()) return false;
+    insert_injection_->Text(1, d.swarm_id);
+    insert_injection_->Text(2, d.injection_id);
+    insert_injection_->Text(3, d.request_id);
+    insert_injection_->Text(4, d.content);
+    upsert_delivery_->Text(1, d.swarm_id);
+    upsert_delivery_->Int(2, d.node_id);
+    upsert_delivery_->Text(3, d.injection_id);
+    upsert_delivery_->Text(4, d.state);
+    upsert_delivery_->Text(5, d.instance);
+    upsert_delivery_->Int(6, static_cast<int64_t>(d.first_seq));
+    if (!insert_injection_->Run() || !upsert_delivery_->Run()) return false;
   }
   for (const NodeCounters& c : changes.counters) {
     upsert_counters_->Text(1, c.swarm_id);
@@ -74,8 +98,10 @@ bool NodeChangesWriter::Write(const NodeChanges& changes) {
 
 Result<std::vector<DeliveryRecord>> ReadDeliveries(sqlite3* db) {
   Statement read(db,
-                 "SELECT swarm_id, node_id, injection_id, request_id, content, state, instance, "
-                 "first_seq FROM deliveries ORDER BY swarm_id, node_id, first_seq");
+                 "SELECT d.swarm_id, d.node_id, d.injection_id, IFNULL(i.request_id, ''), "
+                 "IFNULL(i.content, ''), d.state, d.instance, d.first_seq FROM deliveries d "
+                 "LEFT JOIN injections i USING (swarm_id, injection_id) "
+                 "ORDER BY d.swarm_id, d.node_id, d.first_seq");
   if (!read.ok()) return Error(db, "prepare");
   std::vector<DeliveryRecord> out;
   int rc;

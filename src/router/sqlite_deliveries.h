@@ -1,7 +1,7 @@
-// The SQLite Store's tables of what nodes owe: `deliveries` (each accepted injection from its
-// inject_ack until its ending) and `node_counters`. Written inside the journal's transactions
-// (SqliteStore::AppendJournal), so a row and the events that explain it are never apart.
-// Loop-free helpers for sqlite_store.cc; the caller holds the store's lock.
+// The SQLite Store's tables of what nodes owe: `deliveries` (each accepted (injection, node) from
+// its inject_ack until its ending), `injections` (their prompts) and `node_counters`. Written
+// inside the journal's transactions (SqliteStore::AppendJournal), so a row and the events that
+// explain it are never apart. Helpers for sqlite_store.cc; the caller holds the store's lock.
 #pragma once
 
 #include <sqlite3.h>
@@ -15,7 +15,7 @@
 
 namespace codeswarm::router {
 
-// CREATE TABLE IF NOT EXISTS statements of the two tables.
+// CREATE TABLE / INDEX IF NOT EXISTS statements of the three tables.
 extern const char* const kDeliveriesSchema;
 
 // Writes NodeChanges with statements prepared once (the journal is written every loop turn
@@ -32,8 +32,10 @@ class NodeChangesWriter {
   bool Prepare();
 
   sqlite3* db_;
+  std::unique_ptr<Statement> insert_injection_;
   std::unique_ptr<Statement> upsert_delivery_;
   std::unique_ptr<Statement> delete_delivery_;
+  std::unique_ptr<Statement> delete_injection_;
   std::unique_ptr<Statement> upsert_counters_;
 };
 

@@ -1,6 +1,9 @@
 // The SQLite store's record of what nodes owe (deliveries, node counters), on a real database
 // file: written with the journal, in one transaction, read back after a reopen.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
 
 #include "router/store.h"
 #include "support/temp_dir.h"
@@ -30,6 +33,24 @@ class SqliteDeliveriesTest : public ::testing::Test {
       out.push_back(d.swarm_id + "/" + std::to_string(d.node_id) + "/" + d.injection_id);
     }
     return out;
+  }
+
+  // Rows of a table, read with SQLite directly.
+  int Rows(const std::string& table) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(
+        sqlite3_open_v2((dir_.path() + "/router.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+        SQLITE_OK);
+    int rows = -1;
+    sqlite3_exec(
+        db, ("SELECT COUNT(*) FROM " + table).c_str(),
+        [](void* out, int, char** values, char**) {
+          *static_cast<int*>(out) = std::atoi(values[0]);
+          return 0;
+        },
+        &rows, nullptr);
+    sqlite3_close_v2(db);
+    return rows;
   }
 
   test_support::TempDir dir_;
@@ -68,6 +89,29 @@ TEST_F(SqliteDeliveriesTest, AChangeReplacesTheDeliveryAndAnEndingRemovesIt) {
   ended.ended = true;
   ASSERT_TRUE(store_->AppendJournal({}, {}, {{ended}, {}}).ok());
   EXPECT_EQ(Ids(), std::vector<std::string>{"s-a/0/i-2"});
+}
+
+TEST_F(SqliteDeliveriesTest, APromptStaysUntilTheLastNodeOfItsInjectionEnds) {
+  NodeChanges changes;
+  changes.deliveries = {Queued("s-a", 0, "i-1", 1), Queued("s-a", 1, "i-1", 2)};
+  ASSERT_TRUE(store_->AppendJournal({}, {}, changes).ok());
+  EXPECT_EQ(Rows("injections"), 1);  // one prompt for both nodes
+  DeliveryRecord ended;
+  ended.swarm_id = "s-a";
+  ended.node_id = 0;
+  ended.injection_id = "i-1";
+  ended.ended = true;
+  ASSERT_TRUE(store_->AppendJournal({}, {}, {{ended}, {}}).ok());
+  Open();
+  auto loaded = store_->LoadDeliveries();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->at(0).node_id, 1);
+  EXPECT_EQ(loaded->at(0).content, "prompt i-1");
+  EXPECT_EQ(loaded->at(0).request_id, "r-i-1");
+  ended.node_id = 1;
+  ASSERT_TRUE(store_->AppendJournal({}, {}, {{ended}, {}}).ok());
+  EXPECT_TRUE(Ids().empty());
+  EXPECT_EQ(Rows("injections"), 0);  // the prompt is not left behind
 }
 
 TEST_F(SqliteDeliveriesTest, DeliveriesAndTheirEventsAreOneTransaction) {
