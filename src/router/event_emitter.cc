@@ -133,14 +133,31 @@ void EventEmitter::ReplyNow(ClientId client, std::string_view event, const json:
   SendNow(client, std::move(line));
 }
 
+void EventEmitter::RecordDelivery(DeliveryRecord record) {
+  const bool was_idle = !has_pending();
+  auto key = std::make_tuple(record.swarm_id, record.node_id, record.injection_id);
+  deliveries_[std::move(key)] = std::move(record);
+  if (was_idle && on_pending_) on_pending_();
+}
+
+void EventEmitter::RecordCounters(NodeCounters counters) {
+  const bool was_idle = !has_pending();
+  counters_[{counters.swarm_id, counters.node_id}] = std::move(counters);
+  if (was_idle && on_pending_) on_pending_();
+}
+
 void EventEmitter::Flush() {
-  if (writing_ || (outgoing_.empty() && marks_.empty())) return;
+  if (writing_ || !has_queued()) return;
   auto batch = std::make_shared<Batch>();
   batch->items = std::move(outgoing_);
   outgoing_.clear();
   batch->marks.reserve(marks_.size());
   for (auto& [key, mark] : marks_) batch->marks.push_back(std::move(mark));
   marks_.clear();
+  for (auto& [key, delivery] : deliveries_) batch->changes.deliveries.push_back(std::move(delivery));
+  deliveries_.clear();
+  for (auto& [key, counters] : counters_) batch->changes.counters.push_back(std::move(counters));
+  counters_.clear();
 
   batch->entries.reserve(batch->items.size());
   const int64_t now_ms = clock_.WallMillis();
@@ -150,12 +167,14 @@ void EventEmitter::Flush() {
     }
   }
   if (!writer_) {
-    batch->written = store_.AppendJournal(batch->entries, batch->marks);
+    batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
     Deliver(*batch);
     return;
   }
   writing_ = true;
-  writer_([this, batch] { batch->written = store_.AppendJournal(batch->entries, batch->marks); },
+  writer_([this, batch] {
+            batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
+          },
           [this, batch] {
             writing_ = false;
             Deliver(*batch);

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,13 @@ class EventEmitter {
   void MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,
                 uint64_t last_seq);
 
+  // Records a change to what a node owes (an injection taken, delivered, running or ended) or
+  // to its counters; written with the next Flush, in the same transaction as the events queued
+  // before it, so an inject_ack reaches no client before its injection is durable. The last
+  // change of one injection (or one node's counters) wins.
+  void RecordDelivery(DeliveryRecord record);
+  void RecordCounters(NodeCounters counters);
+
   // Journals what is queued (one transaction), then hands it to the clients. When the store
   // fails the error is logged and the lines go out anyway (clients are not left without
   // events), and the marks still count as written: a restart may then miss those events in
@@ -73,7 +81,11 @@ class EventEmitter {
   // With a writer, Flush starts the write and returns; the lines go out when it is done (and a
   // Flush during a write only makes sure another follows it).
   void Flush();
-  bool has_pending() const { return !outgoing_.empty() || !marks_.empty() || writing_; }
+  bool has_pending() const { return has_queued() || writing_; }
+  // Something waits for the next Flush.
+  bool has_queued() const {
+    return !outgoing_.empty() || !marks_.empty() || !deliveries_.empty() || !counters_.empty();
+  }
   // The seq of the last broadcast handed to the clients (everything up to it is journaled).
   uint64_t delivered_seq() const { return delivered_seq_; }
 
@@ -104,6 +116,7 @@ class EventEmitter {
     std::vector<Outgoing> items;
     std::vector<JournalEntry> entries;
     std::vector<NodeMark> marks;
+    NodeChanges changes;
     Status written;
   };
   // Hands a written batch to the clients and reports its marks.
@@ -124,6 +137,8 @@ class EventEmitter {
   uint64_t delivered_seq_ = 0;
   std::vector<Outgoing> outgoing_;
   std::map<std::pair<std::string, int>, NodeMark> marks_;
+  std::map<std::tuple<std::string, int, std::string>, DeliveryRecord> deliveries_;
+  std::map<std::pair<std::string, int>, NodeCounters> counters_;
   bool store_failing_ = false;
   bool writing_ = false;  // a batch is being written by writer_
   Writer writer_;

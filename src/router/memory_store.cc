@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <tuple>
 
 #include "router/store.h"
 
@@ -32,8 +33,17 @@ class MemoryStore : public Store {
     return first;
   }
   Status AppendJournal(const std::vector<JournalEntry>& entries,
-                       const std::vector<NodeMark>& marks) override {
+                       const std::vector<NodeMark>& marks, const NodeChanges& changes) override {
     std::lock_guard lock(mu_);
+    for (const DeliveryRecord& d : changes.deliveries) {
+      const DeliveryKey key{d.swarm_id, d.node_id, d.injection_id};
+      if (d.ended) {
+        deliveries_.erase(key);
+      } else {
+        deliveries_[key] = d;
+      }
+    }
+    for (const NodeCounters& c : changes.counters) counters_[{c.swarm_id, c.node_id}] = c;
     for (const JournalEntry& e : entries) {
       journal_[e.seq] = Row{JournalRow{e.seq, std::string(e.swarm_id), std::string(e.line)},
                             e.wall_ms};
@@ -56,6 +66,22 @@ class MemoryStore : public Store {
     std::lock_guard lock(mu_);
     std::vector<NodeMark> out;
     for (const auto& [key, mark] : marks_) out.push_back(mark);
+    return out;
+  }
+  Result<std::vector<DeliveryRecord>> LoadDeliveries() override {
+    std::lock_guard lock(mu_);
+    std::vector<DeliveryRecord> out;
+    for (const auto& [key, d] : deliveries_) out.push_back(d);
+    std::stable_sort(out.begin(), out.end(), [](const DeliveryRecord& a, const DeliveryRecord& b) {
+      return std::tie(a.swarm_id, a.node_id, a.first_seq) <
+             std::tie(b.swarm_id, b.node_id, b.first_seq);
+    });
+    return out;
+  }
+  Result<std::vector<NodeCounters>> LoadNodeCounters() override {
+    std::lock_guard lock(mu_);
+    std::vector<NodeCounters> out;
+    for (const auto& [key, c] : counters_) out.push_back(c);
     return out;
   }
   Result<uint64_t> PruneJournal(const PrunePolicy& policy) override {
@@ -88,6 +114,9 @@ class MemoryStore : public Store {
   uint64_t next_seq_ = 1;
   std::map<uint64_t, Row> journal_;
   std::map<std::pair<std::string, int>, NodeMark> marks_;
+  using DeliveryKey = std::tuple<std::string, int, std::string>;
+  std::map<DeliveryKey, DeliveryRecord> deliveries_;
+  std::map<std::pair<std::string, int>, NodeCounters> counters_;
   uint64_t pruned_through_ = 0;
 };
 

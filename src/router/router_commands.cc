@@ -177,7 +177,7 @@ void RouterCore::HandleInject(ClientId client, const protocol::Command& command)
     ack["nodes"] = target_list;
     const uint64_t ack_seq = events_.Broadcast("inject_ack", ack);
     Delivery delivery{injection_id, command.request_id, inject.content, Delivery::State::kQueued,
-                      ack_seq};
+                      ack_seq, ""};
     if (node.conn == NodeConn::kLost || node.conn == NodeConn::kExited) {
       EmitInjectFailed(*swarm, node, delivery,
                        "node " + std::to_string(node_id) + " is " +
@@ -192,6 +192,8 @@ void RouterCore::HandleInject(ClientId client, const protocol::Command& command)
       continue;
     }
     node.deliveries.push_back(std::move(delivery));
+    // Durable with this inject_ack's journal commit, before any client sees the ack.
+    KeepDelivery(*swarm, node, node.deliveries.back());
     if (node.conn == NodeConn::kConnected) SendInject(node, node.deliveries.back());
   }
   spdlog::debug("inject {} into swarm {}: {} nodes", injection_id, swarm->swarm_id,

@@ -82,6 +82,7 @@ Status RouterCore::Start() {
   if (Status seqs = events_.Start(); !seqs.ok()) {
     spdlog::error("cannot reserve event sequence numbers: {}", seqs.message());
   }
+  CODESWARM_RETURN_IF_ERROR(LoadDeliveries());
   for (auto& [id, swarm] : swarms_) {
     // A terminate that was in progress when the router stopped is finished now.
     if (swarm->status == SwarmStatus::kTerminating) {

@@ -160,6 +160,20 @@ class RouterCore {
   void SendInject(Node& node, const Delivery& delivery);
   void ProtocolViolation(ConnId conn, WorkerConnInfo& info, const std::string& what);
 
+  // What nodes owe, kept in the Store with the journal (router_deliveries.cc).
+  void KeepDelivery(const Swarm& swarm, const Node& node, const Delivery& delivery);
+  void ForgetDelivery(const Swarm& swarm, const Node& node, const std::string& injection_id);
+  void KeepCounters(const Swarm& swarm, const Node& node);
+  // On start: every node's unfinished injections and counters; injections of swarms that are
+  // over are ended with the swarm's reason.
+  Status LoadDeliveries();
+  // A worker's first hello since this router started: ends the turns another worker process of
+  // the node took, adopts what the worker holds that the store did not know, and returns the
+  // ids of queued injections it holds already (they are not sent again).
+  std::vector<std::string> TakeOverHeldInjections(const Swarm& swarm, Node& node,
+                                                  const std::string& instance,
+                                                  const std::vector<std::string>& holding);
+
   // Logs jobs the backend runs for this router that no swarm knows.
   void WarnAboutUnknownJobs();
 

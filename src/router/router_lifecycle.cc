@@ -168,6 +168,7 @@ void RouterCore::EmitSwarmUpdate(const Swarm& swarm) {
 void RouterCore::EmitInjectFailed(const Swarm& swarm, Node& node, const Delivery& delivery,
                                   const std::string& reason) {
   node.RememberFinished(delivery.injection_id);
+  ForgetDelivery(swarm, node, delivery.injection_id);
   json::object data = NodeIds(swarm, node);
   data["request_id"] = delivery.request_id;
   data["injection_id"] = delivery.injection_id;
@@ -178,6 +179,7 @@ void RouterCore::EmitInjectFailed(const Swarm& swarm, Node& node, const Delivery
 void RouterCore::EmitTurnComplete(const Swarm& swarm, Node& node, const Delivery& delivery,
                                   std::string_view status, const std::string& error) {
   node.RememberFinished(delivery.injection_id);
+  ForgetDelivery(swarm, node, delivery.injection_id);
   json::object data = NodeIds(swarm, node);
   data["injection_id"] = delivery.injection_id;
   data["status"] = status;

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "common/ids.h"
 #include "common/json_reader.h"
 #include "protocol/worker_protocol.h"
@@ -136,16 +138,10 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
     // seqs start afresh.
     node.last_seq = node.journaled_seq = node.acked_seq = 0;
   }
+  std::vector<std::string> already_held;  // queued here, but the worker has them
   if (node.instance.empty()) {
-    // First contact since this router started: the worker may hold injections a previous
-    // router delivered. They still owe a turn_complete.
-    std::deque<Delivery> adopted;
-    for (const std::string& id : hello->holding) {
-      if (node.FindDelivery(id) == nullptr) {
-        adopted.push_back(Delivery{id, "", "", Delivery::State::kDelivered});
-      }
-    }
-    for (auto it = adopted.rbegin(); it != adopted.rend(); ++it) node.deliveries.push_front(*it);
+    // First contact since this router started (router_deliveries.cc).
+    already_held = TakeOverHeldInjections(*swarm, node, hello->instance, hello->holding);
   }
   CancelTimer(node.reconnect_timer);
   node.instance = hello->instance;
@@ -169,7 +165,11 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
   welcome.timeout_seconds = options_.worker_timeout_seconds;
   info.link->Send(protocol::FormatMessage("welcome", protocol::WelcomeToJson(welcome)));
   for (const Delivery& d : node.deliveries) {
-    if (d.state == Delivery::State::kQueued) SendInject(node, d);
+    if (d.state == Delivery::State::kQueued &&
+        std::find(already_held.begin(), already_held.end(), d.injection_id) ==
+            already_held.end()) {
+      SendInject(node, d);
+    }
   }
   spdlog::info("swarm {} node {} connected (pid {} on {})", swarm->swarm_id, node.node_id,
                node.pid, node.hostname);
@@ -179,6 +179,10 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
   data["hostname"] = node.hostname;
   data["pid"] = node.pid;
   events_.Broadcast("node_connected", data);
+  // (A launching swarm's workers are new and hold nothing, so returning above skips nothing.)
+  for (const std::string& id : already_held) {
+    if (Delivery* d = node.FindDelivery(id)) MarkDelivered(*swarm, node, *d);
+  }
 }
 
 void RouterCore::SendInject(Node& node, const Delivery& delivery) {
@@ -201,6 +205,8 @@ void RouterCore::HandleReceived(Swarm& swarm, Node& node, std::string_view body)
 
 void RouterCore::MarkDelivered(const Swarm& swarm, const Node& node, Delivery& delivery) {
   delivery.state = Delivery::State::kDelivered;
+  delivery.instance = node.instance;
+  KeepDelivery(swarm, node, delivery);
   json::object data = NodeIds(swarm, node);
   data["request_id"] = delivery.request_id;
   data["injection_id"] = delivery.injection_id;
@@ -229,9 +235,10 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
     // A turn this router never heard of: a previous router delivered it, and the worker had
     // finished it (so its hello did not list it) but not yet sent all its events. They are
     // not in the journal (the welcome's ack_seq said so): take them.
-    node.deliveries.push_back(
-        Delivery{std::string(event->injection_id), "", "", Delivery::State::kRunning, 0});
+    node.deliveries.push_back(Delivery{std::string(event->injection_id), "", "",
+                                       Delivery::State::kRunning, 0, node.instance});
     delivery = &node.deliveries.back();
+    KeepDelivery(swarm, node, *delivery);
   }
   if (delivery->state == Delivery::State::kQueued) {
     // Its `received` was lost with a connection; the event proves it arrived.
@@ -244,6 +251,7 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
   }
   if (name == "turn_started") {
     delivery->state = Delivery::State::kRunning;
+    KeepDelivery(swarm, node, *delivery);
   } else if (name == "usage") {
     json::error_code ec;
     json::value usage = json::parse(event->data, ec);
@@ -252,11 +260,14 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
         if (total->is_int64()) node.total_tokens += total->get_int64();
       }
     }
+    KeepCounters(swarm, node);
   }
   events_.BroadcastRuntime(name, swarm.swarm_id, node.ids_json, event->injection_id,
                            event->data);
   if (name == "turn_complete") {
     ++node.turns_completed;
+    KeepCounters(swarm, node);
+    ForgetDelivery(swarm, node, std::string(event->injection_id));
     node.RememberFinished(std::string(event->injection_id));
     for (auto it = node.deliveries.begin(); it != node.deliveries.end(); ++it) {
       if (it->injection_id == event->injection_id) {

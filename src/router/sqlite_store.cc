@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "router/sqlite_deliveries.h"
+#include "router/sqlite_statement.h"
 #include "router/store.h"
 
 namespace codeswarm::router {
@@ -53,43 +55,14 @@ CREATE TABLE IF NOT EXISTS node_marks (
 );
 )sql";
 
-// A prepared statement that finalizes itself.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-  void Text(int i, std::string_view s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-  }
-  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  std::string ColumnText(int i) {
-    const unsigned char* t = sqlite3_column_text(stmt_, i);
-    return t == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(t),
-                                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
-  }
-  // Steps a statement that returns no rows; resets it for the next use.
-  bool Run() {
-    int rc = sqlite3_step(stmt_);
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    return rc == SQLITE_DONE;
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
 class SqliteStore : public Store {
  public:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  explicit SqliteStore(sqlite3* db)
+      : db_(db), node_changes_(std::make_unique<NodeChangesWriter>(db)) {}
   ~SqliteStore() override {
     insert_event_.reset();
     upsert_mark_.reset();
+    node_changes_.reset();
     sqlite3_close_v2(db_);
   }
 
@@ -172,7 +145,7 @@ class SqliteStore : public Store {
   }
 
   Status AppendJournal(const std::vector<JournalEntry>& entries,
-                       const std::vector<NodeMark>& marks) override {
+                       const std::vector<NodeMark>& marks, const NodeChanges& changes) override {
     std::lock_guard lock(mu_);
     if (!insert_event_) {
       insert_event_ = std::make_unique<Statement>(
@@ -212,6 +185,7 @@ class SqliteStore : public Store {
       upsert_mark_->Int(4, static_cast<int64_t>(marks[i].last_seq));
       ok = upsert_mark_->Run();
     }
+    ok = ok && node_changes_->Write(changes);
     if (ok && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
       return Status::Ok();
     }
@@ -267,6 +241,16 @@ class SqliteStore : public Store {
     }
     if (rc != SQLITE_DONE) return Error("load node marks");
     return out;
+  }
+
+  Result<std::vector<DeliveryRecord>> LoadDeliveries() override {
+    std::lock_guard lock(mu_);
+    return ReadDeliveries(db_);
+  }
+
+  Result<std::vector<NodeCounters>> LoadNodeCounters() override {
+    std::lock_guard lock(mu_);
+    return ReadNodeCounters(db_);
   }
 
   Result<uint64_t> PruneJournal(const PrunePolicy& policy) override {
@@ -337,6 +321,7 @@ class SqliteStore : public Store {
   // Prepared once: the journal is written every loop turn while events stream.
   std::unique_ptr<Statement> insert_event_;
   std::unique_ptr<Statement> upsert_mark_;
+  std::unique_ptr<NodeChangesWriter> node_changes_;
 };
 
 }  // namespace
@@ -355,7 +340,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 5000);
   char* error = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &error) != SQLITE_OK) {
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &error) != SQLITE_OK ||
+      sqlite3_exec(db, kDeliveriesSchema, nullptr, nullptr, &error) != SQLITE_OK) {
     std::string message = error != nullptr ? error : "unknown error";
     sqlite3_free(error);
     sqlite3_close_v2(db);

@@ -1,7 +1,8 @@
-// Durable router state: the swarm registry, the event sequence counter and the event journal
-// (every broadcast event line with its seq, and per node the last worker event journaled), so a
-// restarted router knows every swarm, never reuses an event seq, replays what a client missed
-// and takes each worker event exactly once.
+// Durable router state: the swarm registry, the event sequence counter, the event journal
+// (every broadcast event line with its seq, and per node the last worker event journaled) and
+// what each node still owes (its unfinished injections and its counters), so a restarted router
+// knows every swarm, never reuses an event seq, replays what a client missed, takes each worker
+// event exactly once and delivers (or fails) each accepted injection exactly once.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,35 @@ struct NodeMark {
   uint64_t last_seq = 0;
 };
 
+// An injection a node has not yet answered (a turn_complete, or inject_failed), as the store
+// keeps it: from its inject_ack until its ending, which removes it.
+struct DeliveryRecord {
+  std::string swarm_id;
+  int node_id = 0;
+  std::string injection_id;
+  std::string request_id;
+  std::string content;
+  std::string state;        // "queued" (not yet with a worker), "delivered", "running"
+  std::string instance;     // the worker process that took it; empty while queued
+  uint64_t first_seq = 0;   // the seq of its inject_ack (0: unknown); a node's order
+  bool ended = false;       // in a change: the injection has its ending; the record goes
+};
+
+// A node's running totals (docs/PROTOCOL.md, swarm_status).
+struct NodeCounters {
+  std::string swarm_id;
+  int node_id = 0;
+  int64_t turns_completed = 0;
+  int64_t total_tokens = 0;
+};
+
+// Changes to what nodes owe, written with the journal entries whose events caused them.
+struct NodeChanges {
+  std::vector<DeliveryRecord> deliveries;  // inserted or replaced; `ended` ones removed
+  std::vector<NodeCounters> counters;      // replaced
+  bool empty() const { return deliveries.empty() && counters.empty(); }
+};
+
 // What the journal may drop: the oldest events, by age and by total size, but never an event
 // with seq >= keep_from_seq. What is dropped is always a prefix of the journal.
 struct PrunePolicy {
@@ -70,17 +100,20 @@ class Store {
   // numbers handed out are never handed out again after a crash.
   virtual Result<uint64_t> ReserveSeq(uint64_t count) = 0;
 
-  // Writes journal entries and node marks (replacing the mark of the same node) in ONE
-  // transaction: either all of them are durable or none is. A process crash after it returns
-  // loses none of them.
+  // Writes journal entries, node marks (replacing the mark of the same node) and node changes in
+  // ONE transaction: either all of them are durable or none is. A process crash after it
+  // returns loses none of them.
   virtual Status AppendJournal(const std::vector<JournalEntry>& entries,
-                               const std::vector<NodeMark>& marks) = 0;
+                               const std::vector<NodeMark>& marks, const NodeChanges& changes) = 0;
   // Journaled events with after_seq < seq <= through_seq, of `swarm_id` unless it is empty, in
   // seq order, at most `limit` of them.
   virtual Result<std::vector<JournalRow>> ReadJournal(uint64_t after_seq, uint64_t through_seq,
                                                       const std::string& swarm_id,
                                                       std::size_t limit) = 0;
   virtual Result<std::vector<NodeMark>> LoadNodeMarks() = 0;
+  // Every delivery not ended, ordered by (swarm_id, node_id, first_seq).
+  virtual Result<std::vector<DeliveryRecord>> LoadDeliveries() = 0;
+  virtual Result<std::vector<NodeCounters>> LoadNodeCounters() = 0;
   // Drops what `policy` allows; returns the highest seq ever pruned (0: none).
   virtual Result<uint64_t> PruneJournal(const PrunePolicy& policy) = 0;
   // The highest seq ever pruned (0: none): a replay from below it has a hole.
@@ -98,8 +131,8 @@ class ForwardingStore : public Store {
   Result<std::vector<SwarmRecord>> LoadSwarms() override { return target_.LoadSwarms(); }
   Result<uint64_t> ReserveSeq(uint64_t count) override { return target_.ReserveSeq(count); }
   Status AppendJournal(const std::vector<JournalEntry>& entries,
-                       const std::vector<NodeMark>& marks) override {
-    return target_.AppendJournal(entries, marks);
+                       const std::vector<NodeMark>& marks, const NodeChanges& changes) override {
+    return target_.AppendJournal(entries, marks, changes);
   }
   Result<std::vector<JournalRow>> ReadJournal(uint64_t after_seq, uint64_t through_seq,
                                               const std::string& swarm_id,
@@ -107,6 +140,12 @@ class ForwardingStore : public Store {
     return target_.ReadJournal(after_seq, through_seq, swarm_id, limit);
   }
   Result<std::vector<NodeMark>> LoadNodeMarks() override { return target_.LoadNodeMarks(); }
+  Result<std::vector<DeliveryRecord>> LoadDeliveries() override {
+    return target_.LoadDeliveries();
+  }
+  Result<std::vector<NodeCounters>> LoadNodeCounters() override {
+    return target_.LoadNodeCounters();
+  }
   Result<uint64_t> PruneJournal(const PrunePolicy& policy) override {
     return target_.PruneJournal(policy);
   }

@@ -48,7 +48,8 @@ enum class TerminationState {
 };
 
 // One (injection, node): a prompt this node must either fail to receive (inject_failed) or answer
-// with exactly one turn_complete.
+// with exactly one turn_complete. The Store keeps a copy of each (router_deliveries.cc), so one
+// a router accepted outlives the router.
 struct Delivery {
   enum class State {
     kQueued,     // acknowledged to the client; not yet confirmed received by the worker
@@ -62,6 +63,8 @@ struct Delivery {
   // The seq of its inject_ack: the journal keeps everything from here while the turn is
   // unfinished. 0 when unknown (adopted from a worker after a restart): keep everything.
   uint64_t first_seq = 0;
+  // The worker process (instance) that took it; empty while queued.
+  std::string instance;
 };
 
 struct Node {

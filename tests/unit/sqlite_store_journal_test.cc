@@ -30,9 +30,9 @@ class SqliteJournalTest : public ::testing::Test {
     for (uint64_t seq = first; seq <= last; ++seq) {
       entries.push_back(JournalEntry{seq, swarm, ms, lines[seq - first]});
     }
-    if (!each_alone) return store_->AppendJournal(entries, {});
+    if (!each_alone) return store_->AppendJournal(entries, {}, {});
     for (const JournalEntry& entry : entries) {
-      if (Status s = store_->AppendJournal({entry}, {}); !s.ok()) return s;
+      if (Status s = store_->AppendJournal({entry}, {}, {}); !s.ok()) return s;
     }
     return Status::Ok();
   }
@@ -65,8 +65,10 @@ TEST_F(SqliteJournalTest, ReadsBackARangeOfOneSwarmInSeqOrderAfterAReopen) {
 
 TEST_F(SqliteJournalTest, ACommitOfInterleavedSwarmsReadsBackInSeqOrder) {
   std::string l1 = "one\n", l2 = "two\n", l3 = "three\n";
-  ASSERT_TRUE(
-      store_->AppendJournal({{1, "s-a", 0, l1}, {2, "s-b", 0, l2}, {3, "s-a", 0, l3}}, {}).ok());
+  ASSERT_TRUE(store_
+                  ->AppendJournal({{1, "s-a", 0, l1}, {2, "s-b", 0, l2}, {3, "s-a", 0, l3}}, {},
+                                  {})
+                  .ok());
   auto rows = store_->ReadJournal(0, 10, "", 10);
   ASSERT_EQ(rows->size(), 3u);
   EXPECT_EQ(rows->at(1).line, "two\n");
@@ -78,10 +80,11 @@ TEST_F(SqliteJournalTest, ACommitOfInterleavedSwarmsReadsBackInSeqOrder) {
 TEST_F(SqliteJournalTest, EventsAndNodeMarksAreOneTransaction) {
   std::string line = "x\n";
   std::vector<NodeMark> marks{{"s-a", 0, "inst-a", 4}};
-  ASSERT_TRUE(store_->AppendJournal({{1, "s-a", 0, line}}, marks).ok());
+  ASSERT_TRUE(store_->AppendJournal({{1, "s-a", 0, line}}, marks, {}).ok());
   marks[0].last_seq = 9;
   // Seq 1 again violates the journal's key: nothing of this batch is kept, not even the mark.
-  Status failed = store_->AppendJournal({{2, "s-a", 0, line}, {1, "s-b", 0, line}}, marks);
+  Status failed =
+      store_->AppendJournal({{2, "s-a", 0, line}, {1, "s-b", 0, line}}, marks, {});
   EXPECT_FALSE(failed.ok());
   EXPECT_NE(failed.message().find("write journal"), std::string::npos) << failed.message();
   EXPECT_EQ(Seqs(0, 100), (std::vector<uint64_t>{1}));
@@ -89,7 +92,7 @@ TEST_F(SqliteJournalTest, EventsAndNodeMarksAreOneTransaction) {
   ASSERT_EQ(stored->size(), 1u);
   EXPECT_EQ(stored->at(0).last_seq, 4u);
   // A later batch replaces the node's mark.
-  ASSERT_TRUE(store_->AppendJournal({}, {{"s-a", 0, "inst-b", 2}}).ok());
+  ASSERT_TRUE(store_->AppendJournal({}, {{"s-a", 0, "inst-b", 2}}, {}).ok());
   stored = store_->LoadNodeMarks();
   ASSERT_EQ(stored->size(), 1u);
   EXPECT_EQ(stored->at(0).instance, "inst-b");
