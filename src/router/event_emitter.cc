@@ -62,6 +62,7 @@ std::string_view EventEmitter::Timestamp() { return timestamps_.Format(clock_.Wa
 
 void EventEmitter::Queue(Outgoing item) {
   const bool was_idle = !has_pending();
+  pending_bytes_ += item.line.size();
   outgoing_.push_back(std::move(item));
   if (was_idle && on_pending_) on_pending_();
 }
@@ -99,7 +100,9 @@ void EventEmitter::Reply(ClientId client, std::string_view event, const json::ob
 }
 
 void EventEmitter::SendRaw(ClientId client, std::string line) {
-  if (!has_pending()) {
+  // While the journal fails, what is queued is held broadcasts only: an answer to one client
+  // must not wait for the disk.
+  if (!has_pending() || journal_failing()) {
     clients_.SendTo(client, std::move(line));
     return;
   }
@@ -117,29 +120,45 @@ void EventEmitter::MarkNode(const std::string& swarm_id, int node_id, const std:
 }
 
 void EventEmitter::Flush() {
-  if (!has_pending()) return;
-  std::vector<Outgoing> items = std::move(outgoing_);
-  outgoing_.clear();
+  if (journal_failing() || !has_pending()) return;
+  Write();
+}
+
+Status EventEmitter::RetryJournal() {
+  if (!journal_failing()) return Status::Ok();
+  Write();
+  return journal_error_;
+}
+
+std::size_t EventEmitter::pending_broadcasts() const {
+  return static_cast<std::size_t>(
+      std::count_if(outgoing_.begin(), outgoing_.end(), [](const Outgoing& o) { return !o.to; }));
+}
+
+void EventEmitter::Write() {
   std::vector<NodeMark> marks;
   marks.reserve(marks_.size());
   for (auto& [key, mark] : marks_) marks.push_back(std::move(mark));
   marks_.clear();
 
   std::vector<JournalEntry> entries;
-  entries.reserve(items.size());
+  entries.reserve(outgoing_.size());
   const int64_t now_ms = clock_.WallMillis();
-  for (const Outgoing& item : items) {
+  for (const Outgoing& item : outgoing_) {
     if (!item.to) entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
   }
   Status written = store_.AppendJournal(entries, marks);
-  if (!written.ok() && !store_failing_) {
-    spdlog::error("cannot write the event journal ({} events): {}; events still go to the "
-                  "clients but a client that catches up later will not get them",
-                  entries.size(), written.message());
-  } else if (written.ok() && store_failing_) {
-    spdlog::info("the event journal is written again");
+  if (!written.ok()) {
+    const bool first = !journal_failing();
+    journal_error_ = std::move(written);
+    Hold(std::move(marks));
+    if (first && on_journal_failed_) on_journal_failed_(journal_error_);
+    return;
   }
-  store_failing_ = !written.ok();
+  journal_error_ = Status::Ok();
+  std::vector<Outgoing> items = std::move(outgoing_);
+  outgoing_.clear();
+  pending_bytes_ = 0;
   for (Outgoing& item : items) {
     if (item.to) {
       clients_.SendTo(*item.to, std::move(item.line));
@@ -149,6 +168,25 @@ void EventEmitter::Flush() {
     }
   }
   if (on_flushed_ && !marks.empty()) on_flushed_(marks);
+}
+
+void EventEmitter::Hold(std::vector<NodeMark> marks) {
+  // Nothing was queued since the write began (one thread), so the marks go back as they were.
+  for (NodeMark& mark : marks) {
+    std::pair<std::string, int> key{mark.swarm_id, mark.node_id};
+    marks_[std::move(key)] = std::move(mark);
+  }
+  std::vector<Outgoing> held;
+  held.reserve(outgoing_.size());
+  for (Outgoing& item : outgoing_) {
+    if (item.to) {
+      pending_bytes_ -= item.line.size();
+      clients_.SendTo(*item.to, std::move(item.line));
+    } else {
+      held.push_back(std::move(item));
+    }
+  }
+  outgoing_ = std::move(held);
 }
 
 }  // namespace codeswarm::router

@@ -6,6 +6,12 @@
 // transaction, and only then hands them to the clients. So a client never sees an event a
 // restarted router does not have, and a worker is never told an event is safe (ack) before it
 // is. Replies to one client queue behind the broadcasts before them, keeping their order.
+//
+// When the journal cannot be written (disk full, read-only), the emitter holds: broadcasts and
+// node marks stay queued (no client sees them, no worker is acknowledged), Flush no longer
+// touches the store, and replies to one client go out at once (they are not journaled, and a
+// person asking for status must get an answer). RetryJournal writes everything held in one
+// transaction; when it succeeds the held lines go out in order and holding ends.
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -56,11 +62,21 @@ class EventEmitter {
                 uint64_t last_seq);
 
   // Journals what is queued (one transaction), then hands it to the clients. When the store
-  // fails the error is logged and the lines go out anyway (clients are not left without
-  // events), and the marks still count as written: a restart may then miss those events in
-  // its journal, never double them.
+  // fails, the emitter starts holding (see above) and calls on_journal_failed; while holding,
+  // Flush does nothing.
   void Flush();
   bool has_pending() const { return !outgoing_.empty() || !marks_.empty(); }
+
+  // True while the journal cannot be written: broadcasts and marks are held.
+  bool journal_failing() const { return !journal_error_.ok(); }
+  // Why the last journal write failed (Ok when not failing).
+  const Status& journal_error() const { return journal_error_; }
+  // Bytes of lines queued and not yet handed to the clients (while failing: what is held).
+  std::size_t pending_bytes() const { return pending_bytes_; }
+  std::size_t pending_broadcasts() const;
+  // Writes what is held now. Ok: written and sent, holding has ended (Ok too when nothing was
+  // failing). Otherwise the error, and everything stays held.
+  Status RetryJournal();
   // The seq of the last broadcast handed to the clients (everything up to it is journaled).
   uint64_t delivered_seq() const { return delivered_seq_; }
 
@@ -69,6 +85,10 @@ class EventEmitter {
   void set_on_pending(std::function<void()> fn) { on_pending_ = std::move(fn); }
   void set_on_flushed(std::function<void(const std::vector<NodeMark>&)> fn) {
     on_flushed_ = std::move(fn);
+  }
+  // Called once when a journal write fails after writes succeeded, with the store's error.
+  void set_on_journal_failed(std::function<void(const Status&)> fn) {
+    on_journal_failed_ = std::move(fn);
   }
 
   int64_t WallMillis() const { return clock_.WallMillis(); }
@@ -85,6 +105,10 @@ class EventEmitter {
   void ReserveSeqs();
   std::string_view Timestamp();
   void Queue(Outgoing item);
+  // Journals what is queued and sends it, or holds it when the store fails.
+  void Write();
+  // After a failed write: replies go out now, broadcasts and marks stay held.
+  void Hold(std::vector<NodeMark> marks);
 
   ClientChannel& clients_;
   Store& store_;
@@ -96,9 +120,11 @@ class EventEmitter {
   uint64_t delivered_seq_ = 0;
   std::vector<Outgoing> outgoing_;
   std::map<std::pair<std::string, int>, NodeMark> marks_;
-  bool store_failing_ = false;
+  std::size_t pending_bytes_ = 0;
+  Status journal_error_ = Status::Ok();
   std::function<void()> on_pending_;
   std::function<void(const std::vector<NodeMark>&)> on_flushed_;
+  std::function<void(const Status&)> on_journal_failed_;
 };
 
 }  // namespace codeswarm::router
