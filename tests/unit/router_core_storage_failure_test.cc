@@ -11,9 +11,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr ClientId kWatcher = 8;
-const Status kDiskFull = Status::IoError(
-    "state database /srv/state/router.db: write journal: database or disk is full (No space left "
-    "on device)");
+const Status kDiskFull =
+    Status::IoError("state database /srv/state/router.db: write journal: database or disk is full");
 
 std::string Event(uint64_t seq, const std::string& injection, const std::string& rest) {
   return "event " + std::to_string(seq) + " " + injection + " " + rest;
@@ -80,8 +79,7 @@ TEST_F(StorageFailureTest, LaunchAndInjectAreRefusedWithTheReasonAndReadsStillAn
   EXPECT_EQ(refused.at("reason"),
             "refused while the state database cannot be written, since nothing it changes would "
             "be kept: the router cannot write its state database (state database "
-            "/srv/state/router.db: write journal: database or disk is full (No space left on "
-            "device)); free space on that disk or make it writable again: the router retries by "
+            "/srv/state/router.db: write journal: database or disk is full); free space on that disk or make it writable again: the router retries by "
             "itself and resumes");
   EXPECT_EQ(provider_.launched.size(), 1u);  // the backend was not asked
 
