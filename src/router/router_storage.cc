@@ -22,9 +22,9 @@ std::string RouterCore::StorageFailureText() const {
 
 bool RouterCore::RejectWhileStorageFails(ClientId client, const protocol::Command& command) {
   if (!StorageFailing()) return false;
-  Reject(client, command, protocol::RejectCode::kStorageFailing,
-         "refused while the state database cannot be written, since nothing it changes would be "
-         "kept: " + StorageFailureText());
+  const std::string why = "refused while the state database cannot be written, since nothing it "
+                          "changes would be kept: ";
+  Reject(client, command, protocol::RejectCode::kStorageFailing, why + StorageFailureText());
   return true;
 }
 

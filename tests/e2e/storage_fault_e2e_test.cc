@@ -171,8 +171,10 @@ TEST_F(StorageFaultE2ETest, FullStateDirRefusesChangesLoudlyAndRecoversWithNothi
     std::this_thread::sleep_for(std::chrono::milliseconds(fill_ms));  // the random fault moment
     const std::string filler = FillUp(state_dir_);
     const int failings = CountEvents(client, "storage_failing");
-    ASSERT_TRUE(ReadUntil(client, [&] { return CountEvents(client, "storage_failing") > failings; }))
-        << "no storage_failing notice; router log:\n" << router.log();
+    ASSERT_TRUE(
+        ReadUntil(client, [&] { return CountEvents(client, "storage_failing") > failings; }))
+        << "no storage_failing notice; router log:\n"
+        << router.log();
 
     // Loud: launch and inject are refused with a reason a person can act on.
     json::object refused = client.Answer(client.Send("swarm_launch", {{"nodes", 1}}));
@@ -200,8 +202,10 @@ TEST_F(StorageFaultE2ETest, FullStateDirRefusesChangesLoudlyAndRecoversWithNothi
     }
     ASSERT_EQ(::unlink(filler.c_str()), 0) << std::strerror(errno);
     const int recoveries = CountEvents(client, "storage_recovered");
-    ASSERT_TRUE(ReadUntil(client, [&] { return CountEvents(client, "storage_recovered") > recoveries; }))
-        << "no storage_recovered notice; router log:\n" << router.log();
+    ASSERT_TRUE(
+        ReadUntil(client, [&] { return CountEvents(client, "storage_recovered") > recoveries; }))
+        << "no storage_recovered notice; router log:\n"
+        << router.log();
     auto completes = [&] {
       int n = 0;
       for (const json::object& e : client.events()) {
@@ -213,7 +217,8 @@ TEST_F(StorageFaultE2ETest, FullStateDirRefusesChangesLoudlyAndRecoversWithNothi
     client.Drain(100ms);  // anything doubled would come right behind
     Tally trial_tally;
     for (int node = 0; node < kNodes; ++node) {
-      Tally t = Check(client.events(), injection, node, "node " + std::to_string(node) + " heard: " + prompt);
+      Tally t = Check(client.events(), injection, node,
+                      "node " + std::to_string(node) + " heard: " + prompt);
       EXPECT_EQ(t.lost, 0) << "trial " << trial << " node " << node;
       EXPECT_EQ(t.duplicated, 0) << "trial " << trial << " node " << node;
       EXPECT_EQ(t.out_of_order, 0) << "trial " << trial << " node " << node;
@@ -223,10 +228,11 @@ TEST_F(StorageFaultE2ETest, FullStateDirRefusesChangesLoudlyAndRecoversWithNothi
       trial_tally.lost += t.lost;
       trial_tally.duplicated += t.duplicated;
     }
-    std::printf("trial %d: filled after %4d ms, full for %4d ms: emitted %d received %d lost %d "
-                "duplicated %d\n",
-                trial, fill_ms, full_ms, trial_tally.emitted, trial_tally.received,
-                trial_tally.lost, trial_tally.duplicated);
+    std::printf(
+        "trial %d: filled after %4d ms, full for %4d ms: emitted %d received %d lost %d "
+        "duplicated %d\n",
+        trial, fill_ms, full_ms, trial_tally.emitted, trial_tally.received, trial_tally.lost,
+        trial_tally.duplicated);
     std::fflush(stdout);
     total.emitted += trial_tally.emitted;
     total.received += trial_tally.received;
@@ -247,7 +253,8 @@ TEST_F(StorageFaultE2ETest, FullStateDirRefusesChangesLoudlyAndRecoversWithNothi
   }));
   for (const auto& [injection, prompt] : turns) {
     for (int node = 0; node < kNodes; ++node) {
-      Tally t = Check(late.events(), injection, node, "node " + std::to_string(node) + " heard: " + prompt);
+      Tally t = Check(late.events(), injection, node,
+                      "node " + std::to_string(node) + " heard: " + prompt);
       EXPECT_EQ(t.lost, 0) << "replay of " << injection << " node " << node;
       EXPECT_EQ(t.duplicated, 0) << "replay of " << injection << " node " << node;
       EXPECT_EQ(t.turn_completes, 1) << "replay of " << injection << " node " << node;

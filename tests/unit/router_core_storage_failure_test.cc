@@ -79,12 +79,12 @@ TEST_F(StorageFailureTest, LaunchAndInjectAreRefusedWithTheReasonAndReadsStillAn
   EXPECT_EQ(refused.at("reason"),
             "refused while the state database cannot be written, since nothing it changes would "
             "be kept: the router cannot write its state database (state database "
-            "/srv/state/router.db: write journal: database or disk is full); free space on that disk or make it writable again: the router retries by "
-            "itself and resumes");
+            "/srv/state/router.db: write journal: database or disk is full); free space on that "
+            "disk or make it writable again: the router retries by itself and resumes");
   EXPECT_EQ(provider_.launched.size(), 1u);  // the backend was not asked
 
-  core_->OnClientLine(kClient, Command("inject", R"({"swarm_id":")" + swarm_ +
-                                                     R"(","content":"more"})", "i2"));
+  core_->OnClientLine(
+      kClient, Command("inject", R"({"swarm_id":")" + swarm_ + R"(","content":"more"})", "i2"));
   EXPECT_EQ(Rejection().at("request_id"), "i2");
   EXPECT_EQ(Rejection().at("code"), "storage_failing");
   EXPECT_EQ(core_->FindSwarm(swarm_)->nodes[0].deliveries.size(), 1u);
@@ -145,7 +145,7 @@ TEST_F(StorageFailureTest, SubscribeWhileFailingReplaysTheJournalAndHeldEventsFo
   for (int i = 3; i < 6; ++i) WorkerSays(swarm_, 0, events[i]);
 
   store_.append_error.reset();
-  executor_.Advance(1100ms);  // the retry, then the ack
+  executor_.Advance(1100ms);          // the retry, then the ack
   EXPECT_EQ(TurnSeen(), kTurnNames);  // each once, live, after the replay
   for (const SentLine& l : clients_.lines) {
     if (!l.to && l.event.at("event") == "turn_started") {
@@ -204,7 +204,8 @@ TEST_F(StorageFailureTest, TerminateStillStopsTheJobAndItsRecordIsSavedOnRecover
   store_.fail_save = [](const SwarmRecord&) -> std::optional<Status> {
     return Status::IoError("attempt to write a readonly database");
   };
-  core_->OnClientLine(kClient, Command("swarm_terminate", R"({"swarm_id":")" + swarm_ + "\"}", "t"));
+  core_->OnClientLine(kClient,
+                      Command("swarm_terminate", R"({"swarm_id":")" + swarm_ + "\"}", "t"));
   executor_.Advance(3s);  // the workers' drain time
   EXPECT_EQ(provider_.terminated, std::vector<std::string>{"job-" + swarm_});
   core_->OnWorkerDisconnected(Conn(swarm_, 0), "worker exited");
