@@ -23,6 +23,7 @@ std::string_view RejectCodeName(RejectCode code) {
     case RejectCode::kLaunchFailed: return "launch_failed";
     case RejectCode::kBackendError: return "backend_error";
     case RejectCode::kShuttingDown: return "shutting_down";
+    case RejectCode::kStorageFailing: return "storage_failing";
   }
   return "rejected";
 }

@@ -27,6 +27,7 @@ enum class RejectCode {
   kLaunchFailed,
   kBackendError,
   kShuttingDown,
+  kStorageFailing,
 };
 
 std::string_view RejectCodeName(RejectCode code);

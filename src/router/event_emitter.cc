@@ -63,6 +63,7 @@ std::string_view EventEmitter::Timestamp() { return timestamps_.Format(clock_.Wa
 
 void EventEmitter::Queue(Outgoing item) {
   const bool was_idle = !has_pending();
+  pending_bytes_ += item.line.size();
   outgoing_.push_back(std::move(item));
   if (was_idle && on_pending_) on_pending_();
 }
@@ -100,7 +101,9 @@ void EventEmitter::Reply(ClientId client, std::string_view event, const json::ob
 }
 
 void EventEmitter::SendRaw(ClientId client, std::string line) {
-  if (!has_pending()) {
+  // While the journal fails, what is queued is held broadcasts only: an answer to one client
+  // must not wait for the disk.
+  if (!has_pending() || journal_failing()) {
     clients_.SendTo(client, std::move(line));
     return;
   }
@@ -147,7 +150,39 @@ void EventEmitter::RecordCounters(NodeCounters counters) {
 }
 
 void EventEmitter::Flush() {
-  if (writing_ || !has_queued()) return;
+  if (writing_ || journal_failing() || !has_queued()) return;
+  std::shared_ptr<Batch> batch = TakeQueued();
+  if (!writer_) {
+    batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
+    Finish(*batch);
+    return;
+  }
+  writing_ = true;
+  writer_([this, batch] {
+            batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
+          },
+          [this, batch] {
+            writing_ = false;
+            Finish(*batch);
+            // What queued up meanwhile is the next transaction.
+            Flush();
+          });
+}
+
+Status EventEmitter::RetryJournal() {
+  if (!journal_failing() || writing_) return journal_error_;
+  std::shared_ptr<Batch> batch = TakeQueued();
+  batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
+  Finish(*batch);
+  return journal_error_;
+}
+
+std::size_t EventEmitter::pending_broadcasts() const {
+  return static_cast<std::size_t>(
+      std::count_if(outgoing_.begin(), outgoing_.end(), [](const Outgoing& o) { return !o.to; }));
+}
+
+std::shared_ptr<EventEmitter::Batch> EventEmitter::TakeQueued() {
   auto batch = std::make_shared<Batch>();
   batch->items = std::move(outgoing_);
   outgoing_.clear();
@@ -158,7 +193,6 @@ void EventEmitter::Flush() {
   deliveries_.clear();
   for (auto& [key, counters] : counters_) batch->changes.counters.push_back(std::move(counters));
   counters_.clear();
-
   batch->entries.reserve(batch->items.size());
   const int64_t now_ms = clock_.WallMillis();
   for (const Outgoing& item : batch->items) {
@@ -166,34 +200,20 @@ void EventEmitter::Flush() {
       batch->entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
     }
   }
-  if (!writer_) {
-    batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
-    Deliver(*batch);
-    return;
-  }
-  writing_ = true;
-  writer_([this, batch] {
-            batch->written = store_.AppendJournal(batch->entries, batch->marks, batch->changes);
-          },
-          [this, batch] {
-            writing_ = false;
-            Deliver(*batch);
-            // What queued up meanwhile is the next transaction.
-            Flush();
-          });
+  return batch;
 }
 
-void EventEmitter::Deliver(Batch& batch) {
-  const Status& written = batch.written;
-  if (!written.ok() && !store_failing_) {
-    spdlog::error("cannot write the event journal ({} events): {}; events still go to the "
-                  "clients but a client that catches up later will not get them",
-                  batch.entries.size(), written.message());
-  } else if (written.ok() && store_failing_) {
-    spdlog::info("the event journal is written again");
+void EventEmitter::Finish(Batch& batch) {
+  if (!batch.written.ok()) {
+    const bool first = !journal_failing();
+    journal_error_ = std::move(batch.written);
+    Hold(batch);
+    if (first && on_journal_failed_) on_journal_failed_(journal_error_);
+    return;
   }
-  store_failing_ = !written.ok();
+  journal_error_ = Status::Ok();
   for (Outgoing& item : batch.items) {
+    pending_bytes_ -= std::min(pending_bytes_, item.line.size());
     if (item.to) {
       clients_.SendTo(*item.to, std::move(item.line));
     } else {
@@ -202,6 +222,34 @@ void EventEmitter::Deliver(Batch& batch) {
     }
   }
   if (on_flushed_ && !batch.marks.empty()) on_flushed_(batch.marks);
+}
+
+void EventEmitter::Hold(Batch& batch) {
+  // What was queued during the write is newer: a mark or node change queued meanwhile wins
+  // over the batch's, and the batch's lines go back in front.
+  for (NodeMark& mark : batch.marks) {
+    marks_.try_emplace({mark.swarm_id, mark.node_id}, std::move(mark));
+  }
+  for (DeliveryRecord& delivery : batch.changes.deliveries) {
+    auto key = std::make_tuple(delivery.swarm_id, delivery.node_id, delivery.injection_id);
+    deliveries_.try_emplace(std::move(key), std::move(delivery));
+  }
+  for (NodeCounters& counters : batch.changes.counters) {
+    counters_.try_emplace({counters.swarm_id, counters.node_id}, std::move(counters));
+  }
+  std::vector<Outgoing> held;
+  held.reserve(batch.items.size() + outgoing_.size());
+  auto hold = [&](Outgoing& item) {
+    if (item.to) {
+      pending_bytes_ -= std::min(pending_bytes_, item.line.size());
+      clients_.SendTo(*item.to, std::move(item.line));
+    } else {
+      held.push_back(std::move(item));
+    }
+  };
+  for (Outgoing& item : batch.items) hold(item);
+  for (Outgoing& item : outgoing_) hold(item);
+  outgoing_ = std::move(held);
 }
 
 }  // namespace codeswarm::router

@@ -10,6 +10,12 @@
 // The write runs where set_writer says (the router's journal thread: the loop goes on reading
 // workers meanwhile, and what arrives goes into the next transaction), one at a time, in order;
 // without a writer it runs inline.
+//
+// When the journal cannot be written (disk full, read-only), the emitter holds: broadcasts and
+// node marks stay queued (no client sees them, no worker is acknowledged), Flush no longer
+// touches the store, and replies to one client go out at once (they are not journaled, and a
+// person asking for status must get an answer). RetryJournal writes everything held in one
+// transaction (inline); when it succeeds the held lines go out in order and holding ends.
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -17,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,17 +82,27 @@ class EventEmitter {
   void RecordCounters(NodeCounters counters);
 
   // Journals what is queued (one transaction), then hands it to the clients. When the store
-  // fails the error is logged and the lines go out anyway (clients are not left without
-  // events), and the marks still count as written: a restart may then miss those events in
-  // its journal, never double them.
-  // With a writer, Flush starts the write and returns; the lines go out when it is done (and a
-  // Flush during a write only makes sure another follows it).
+  // fails, the emitter starts holding (see above) and calls on_journal_failed; while holding,
+  // Flush does nothing. With a writer, Flush starts the write and returns; the lines go out when
+  // it is done (a Flush during a write only makes sure another follows it).
   void Flush();
   bool has_pending() const { return has_queued() || writing_; }
   // Something waits for the next Flush.
   bool has_queued() const {
     return !outgoing_.empty() || !marks_.empty() || !deliveries_.empty() || !counters_.empty();
   }
+
+  // True while the journal cannot be written: broadcasts and marks are held.
+  bool journal_failing() const { return !journal_error_.ok(); }
+  // Why the last journal write failed (Ok when not failing).
+  const Status& journal_error() const { return journal_error_; }
+  // Bytes of lines not yet handed to the clients, queued or being written (while failing: what
+  // is held).
+  std::size_t pending_bytes() const { return pending_bytes_; }
+  std::size_t pending_broadcasts() const;
+  // Writes what is held now, inline. Ok: written and sent, holding has ended (Ok too when
+  // nothing was failing). Otherwise the error, and everything stays held.
+  Status RetryJournal();
   // The seq of the last broadcast handed to the clients (everything up to it is journaled).
   uint64_t delivered_seq() const { return delivered_seq_; }
 
@@ -99,6 +116,10 @@ class EventEmitter {
   void set_on_pending(std::function<void()> fn) { on_pending_ = std::move(fn); }
   void set_on_flushed(std::function<void(const std::vector<NodeMark>&)> fn) {
     on_flushed_ = std::move(fn);
+  }
+  // Called once when a journal write fails after writes succeeded, with the store's error.
+  void set_on_journal_failed(std::function<void(const Status&)> fn) {
+    on_journal_failed_ = std::move(fn);
   }
 
   int64_t WallMillis() const { return clock_.WallMillis(); }
@@ -119,13 +140,23 @@ class EventEmitter {
     NodeChanges changes;
     Status written;
   };
-  // Hands a written batch to the clients and reports its marks.
-  void Deliver(Batch& batch);
+  // Takes everything queued into a batch (the entries view into its lines).
+  std::shared_ptr<Batch> TakeQueued();
+  // After the batch's write: hands it to the clients and reports its marks, or holds it (the
+  // write failed).
+  void Finish(Batch& batch);
+  // After a failed write: replies go out now; the batch's broadcasts, marks and node changes go
+  // back in front of what was queued meanwhile.
+  void Hold(Batch& batch);
 
   uint64_t NextSeq();
   void ReserveSeqs();
   std::string_view Timestamp();
   void Queue(Outgoing item);
+  // Journals what is queued and sends it, or holds it when the store fails.
+  void Write();
+  // After a failed write: replies go out now, broadcasts and marks stay held.
+  void Hold(std::vector<NodeMark> marks);
 
   ClientChannel& clients_;
   Store& store_;
@@ -139,11 +170,13 @@ class EventEmitter {
   std::map<std::pair<std::string, int>, NodeMark> marks_;
   std::map<std::tuple<std::string, int, std::string>, DeliveryRecord> deliveries_;
   std::map<std::pair<std::string, int>, NodeCounters> counters_;
-  bool store_failing_ = false;
   bool writing_ = false;  // a batch is being written by writer_
   Writer writer_;
+  std::size_t pending_bytes_ = 0;
+  Status journal_error_ = Status::Ok();
   std::function<void()> on_pending_;
   std::function<void(const std::vector<NodeMark>&)> on_flushed_;
+  std::function<void(const Status&)> on_journal_failed_;
 };
 
 }  // namespace codeswarm::router

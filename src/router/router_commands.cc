@@ -32,6 +32,7 @@ json::object RouterCore::NodeIds(const Swarm& swarm, const Node& node) const {
 }
 
 void RouterCore::HandleLaunch(ClientId client, const protocol::Command& command) {
+  if (RejectWhileStorageFails(client, command)) return;
   const auto& launch = std::get<protocol::LaunchPayload>(command.payload);
   // The swarm's agent settings: the config's, with the launch's override merged in.
   json::object agent = json::parse(options_.default_agent_json).as_object();
@@ -158,6 +159,7 @@ Swarm* RouterCore::LiveSwarmOrReject(ClientId client, const protocol::Command& c
 }
 
 void RouterCore::HandleInject(ClientId client, const protocol::Command& command) {
+  if (RejectWhileStorageFails(client, command)) return;
   const auto& inject = std::get<protocol::InjectPayload>(command.payload);
   Swarm* swarm = LiveSwarmOrReject(client, command, inject.swarm_id);
   if (swarm == nullptr) return;

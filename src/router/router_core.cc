@@ -25,6 +25,7 @@ RouterCore::RouterCore(RouterOptions options, Executor& executor, ClientChannel&
     });
   });
   events_.set_on_flushed([this](const std::vector<NodeMark>& marks) { OnJournalFlushed(marks); });
+  events_.set_on_journal_failed([this](const Status& error) { OnStorageFailed(error); });
 }
 
 RouterCore::~RouterCore() { *alive_ = false; }
@@ -128,7 +129,9 @@ void RouterCore::Shutdown() {
   CancelTimer(prune_timer_);
   CancelTimer(stream_flush_timer_);
   for (auto& [client, timer] : joining_) executor_.Cancel(timer);
+  CancelTimer(storage_retry_timer_);
   events_.Flush();
+  RetryStorage();  // a last try at what is held, if anything
   for (auto& [id, swarm] : swarms_) {
     CancelTimer(swarm->terminate_timer);
     for (Node& node : swarm->nodes) {
@@ -152,6 +155,9 @@ void RouterCore::OnClientConnected(ClientId client) {
   live_after_[client] = events_.delivered_seq();
   joining_[client] =
       executor_.RunAfter(kLiveJoinDelay, [this, client] { JoinLive(client, HeldLines::kSend); });
+  if (StorageFailing()) {
+    events_.Reply(client, "storage_failing", json::object{{"reason", StorageFailureText()}});
+  }
 }
 
 void RouterCore::OnClientClosed(ClientId client) {
@@ -249,7 +255,13 @@ Status RouterCore::Persist(const Swarm& swarm) {
   r.created_ms = swarm.created_ms;
   r.ended_ms = swarm.ended_ms;
   Status saved = store_.SaveSwarm(r);
-  if (!saved.ok()) spdlog::error("swarm {}: {}", swarm.swarm_id, saved.message());
+  if (!saved.ok()) {
+    spdlog::error("swarm {}: {}", swarm.swarm_id, saved.message());
+    unsaved_swarms_.insert(swarm.swarm_id);  // saved again when the database can be written
+    OnStorageFailed(saved);
+  } else {
+    unsaved_swarms_.erase(swarm.swarm_id);
+  }
   return saved;
 }
 

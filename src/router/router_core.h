@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,9 @@ struct RouterOptions {
   // While workers stream, their events are journaled (and then sent) at most this often; zero:
   // after every read.
   Duration journal_commit_interval = std::chrono::milliseconds(2);
+  // While the journal cannot be written, worker events are held in memory up to about this many
+  // bytes of event lines; beyond it they are left with the workers (docs/RELIABILITY.md).
+  std::size_t storage_hold_bytes = std::size_t{16} << 20;
 };
 
 class RouterCore {
@@ -218,6 +222,25 @@ class RouterCore {
 
   Swarm* MutableSwarm(const std::string& swarm_id);
 
+  // Storage failure (router_storage.cc): while the state database cannot be written, launch and
+  // inject are refused, events are held, and the write is retried with backoff.
+  bool StorageFailing() const { return storage_error_.has_value(); }
+  // Rejects `command` (code storage_failing) while storage fails; returns whether it did.
+  bool RejectWhileStorageFails(ClientId client, const protocol::Command& command);
+  // A write to the state database failed: enters the failing state (once) and retries.
+  void OnStorageFailed(const Status& error);
+  void ScheduleStorageRetry();
+  void RetryStorage();
+  void OnStorageRecovered();
+  // Whether a worker event from `node` is taken now. False while the journal fails and what is
+  // held has reached options_.storage_hold_bytes: the event stays with the worker (no ack), and
+  // the connection takes no more until the journal recovers and closes it, so that the worker
+  // reconnects and resends in order.
+  bool TakesWorkerEvent(const Node& node);
+  std::string StorageFailureText() const;
+  static constexpr Duration kStorageRetryFirst = std::chrono::seconds(1);
+  static constexpr Duration kStorageRetryMax = std::chrono::seconds(5);
+
   const RouterOptions options_;
   Executor& executor_;
   Store& store_;
@@ -235,6 +258,14 @@ class RouterCore {
   std::map<ClientId, uint64_t> live_after_;
   // Connected clients that have not joined the live stream yet, with their join timer.
   std::map<ClientId, TimerId> joining_;
+  // Storage failure: the error while failing; swarms whose record could not be saved; worker
+  // connections whose events were left with the worker.
+  std::optional<Status> storage_error_;
+  SteadyTime storage_failed_at_{};
+  Duration storage_retry_delay_ = kStorageRetryFirst;
+  std::optional<TimerId> storage_retry_timer_;
+  std::set<std::string> unsaved_swarms_;
+  std::set<ConnId> refused_conns_;
   bool poll_in_flight_ = false;
   // A worker connection dropped while a poll was under way: poll again as soon as it is done.
   bool poll_again_ = false;

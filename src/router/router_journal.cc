@@ -109,6 +109,8 @@ void RouterCore::SchedulePrune(Duration delay) {
 }
 
 void RouterCore::PruneJournal() {
+  // A delete is a write too: it would fail as well, and the retry says when the disk is back.
+  if (StorageFailing()) return;
   PrunePolicy policy;
   policy.older_than_ms =
       clock_.WallMillis() - static_cast<int64_t>(options_.journal_retention_seconds * 1000);

@@ -158,7 +158,9 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
   info.node_id = node.node_id;
 
   protocol::Welcome welcome;
-  welcome.ack_seq = node.last_seq;
+  // What the journal holds, not what was taken: events taken but held unjournaled (a failing
+  // disk) must stay with the worker until they are journaled.
+  welcome.ack_seq = node.journaled_seq;
   welcome.system_prompt = swarm->system_prompt;
   welcome.agent_json = swarm->agent_json;
   welcome.heartbeat_seconds = options_.heartbeat_seconds;
@@ -222,6 +224,7 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
   }
   // Resent after a reconnect or a router restart: the journal has it already.
   if (event->seq <= node.last_seq) return;
+  if (!TakesWorkerEvent(node)) return;  // the worker keeps it and resends it later
   node.last_seq = event->seq;
   events_.MarkNode(swarm.swarm_id, node.node_id, node.instance, node.last_seq);
   Delivery* delivery = node.FindDelivery(event->injection_id);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,8 +58,8 @@ CREATE TABLE IF NOT EXISTS node_marks (
 
 class SqliteStore : public Store {
  public:
-  explicit SqliteStore(sqlite3* db)
-      : db_(db), node_changes_(std::make_unique<NodeChangesWriter>(db)) {}
+  SqliteStore(sqlite3* db, std::string path)
+      : db_(db), path_(std::move(path)), node_changes_(std::make_unique<NodeChangesWriter>(db)) {}
   ~SqliteStore() override {
     insert_event_.reset();
     upsert_mark_.reset();
@@ -312,12 +313,22 @@ class SqliteStore : public Store {
     return uint64_t{0};
   }
 
+  // Names the file and, for a failure of the disk, what the system said ("database or disk is
+  // full (No space left on device)"): the message reaches the person who must fix it.
   Status Error(const std::string& what) {
-    return Status::IoError("state database: " + what + ": " + sqlite3_errmsg(db_));
+    std::string message = "state database " + path_ + ": " + what + ": " + sqlite3_errmsg(db_);
+    const int primary = sqlite3_errcode(db_) & 0xff;
+    const int system_errno = sqlite3_system_errno(db_);
+    if (system_errno != 0 && (primary == SQLITE_IOERR || primary == SQLITE_FULL ||
+                              primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY)) {
+      message += std::string(" (") + std::strerror(system_errno) + ")";
+    }
+    return Status::IoError(std::move(message));
   }
 
   std::mutex mu_;
   sqlite3* db_;
+  const std::string path_;
   // Prepared once: the journal is written every loop turn while events stream.
   std::unique_ptr<Statement> insert_event_;
   std::unique_ptr<Statement> upsert_mark_;
@@ -347,7 +358,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
     sqlite3_close_v2(db);
     return Status::IoError("cannot initialise state database " + path + ": " + message);
   }
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(db));
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(db, path));
 }
 
 }  // namespace codeswarm::router

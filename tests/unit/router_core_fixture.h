@@ -42,6 +42,7 @@ class RouterCoreTest : public ::testing::Test {
     options.journal_commit_interval = journal_commit_interval_;
     options.journal_retention_seconds = journal_retention_seconds_;
     options.journal_max_bytes = journal_max_bytes_;
+    options.storage_hold_bytes = storage_hold_bytes_;
     options.validate_agent = ValidateAgentSettings;
     // A core started again replaces one that is gone with everything it had scheduled.
     core_.reset();
@@ -127,6 +128,7 @@ class RouterCoreTest : public ::testing::Test {
   Duration journal_commit_interval_ = Duration::zero();
   double journal_retention_seconds_ = 7 * 86400;
   int64_t journal_max_bytes_ = int64_t{1} << 30;
+  std::size_t storage_hold_bytes_ = std::size_t{16} << 20;
   std::unique_ptr<Store> memory_store_ = NewMemoryStore();
   // Forwards to memory_store_ unless a test makes it fail.
   FailingStore store_{*memory_store_};

@@ -91,5 +91,61 @@ TEST_F(EventEmitterTest, NodeMarksAreWrittenWithTheEventsAndReported) {
   EXPECT_EQ(stored[0].last_seq, 7u);
 }
 
+TEST_F(EventEmitterTest, HoldsBroadcastsAndMarksWhileTheJournalFailsThenSendsThemOnce) {
+  std::vector<Status> failures;
+  std::vector<NodeMark> reported;
+  emitter_.set_on_journal_failed([&](const Status& error) { failures.push_back(error); });
+  emitter_.set_on_flushed([&](const std::vector<NodeMark>& marks) { reported = marks; });
+  store_.append_error = Status::IoError("database or disk is full");
+  emitter_.Broadcast("tick", boost::json::object{{"swarm_id", "s-1"}});
+  emitter_.MarkNode("s-1", 0, "inst-a", 1);
+  emitter_.Flush();
+  // Nobody sees an event the journal lacks, and the worker is not told it is safe.
+  EXPECT_TRUE(clients_.lines.empty());
+  EXPECT_TRUE(reported.empty());
+  EXPECT_TRUE(emitter_.journal_failing());
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].message(), "database or disk is full");
+
+  // While failing, Flush leaves the store alone; a retry that fails again is not news.
+  emitter_.Broadcast("tock", boost::json::object{{"swarm_id", "s-1"}});
+  emitter_.MarkNode("s-1", 0, "inst-a", 2);
+  emitter_.Flush();
+  EXPECT_EQ(store_.append_calls, 1);
+  EXPECT_FALSE(emitter_.RetryJournal().ok());
+  EXPECT_EQ(failures.size(), 1u);
+  EXPECT_TRUE(clients_.lines.empty());
+  EXPECT_GT(emitter_.pending_bytes(), 0u);
+
+  store_.append_error.reset();
+  EXPECT_TRUE(emitter_.RetryJournal().ok());
+  EXPECT_FALSE(emitter_.journal_failing());
+  ASSERT_EQ(clients_.lines.size(), 2u);
+  EXPECT_EQ(clients_.lines[0].event.at("event"), "tick");
+  EXPECT_EQ(clients_.lines[1].event.at("event"), "tock");
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].last_seq, 2u);
+  std::vector<JournalRow> journal = *memory_->ReadJournal(0, 100, "", 100);
+  ASSERT_EQ(journal.size(), 2u);
+  EXPECT_EQ(journal[0].seq, 1u);
+  EXPECT_EQ(journal[1].seq, 2u);
+  EXPECT_EQ(emitter_.delivered_seq(), 2u);
+  EXPECT_EQ(emitter_.pending_bytes(), 0u);
+}
+
+TEST_F(EventEmitterTest, RepliesGoOutAtOnceWhileBroadcastsAreHeld) {
+  store_.append_error = Status::IoError("attempt to write a readonly database");
+  emitter_.Broadcast("tick", boost::json::object{});
+  emitter_.Reply(3, "swarm_list", boost::json::object{});  // queued behind the broadcast
+  emitter_.Flush();
+  // The write failed: the reply is not journaled, so it need not wait for the disk.
+  ASSERT_EQ(clients_.lines.size(), 1u);
+  EXPECT_EQ(clients_.lines[0].to, std::optional<ClientId>(3));
+  emitter_.Reply(3, "swarm_status", boost::json::object{});
+  ASSERT_EQ(clients_.lines.size(), 2u);
+  EXPECT_EQ(clients_.lines[1].event.at("event"), "swarm_status");
+  EXPECT_EQ(emitter_.pending_broadcasts(), 1u);
+}
+
 }  // namespace
 }  // namespace codeswarm::router::testing

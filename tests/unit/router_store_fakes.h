@@ -29,14 +29,23 @@ class FailingStore : public ForwardingStore {
     if (reserve_error) return *reserve_error;
     return ForwardingStore::ReserveSeq(count);
   }
+  Status AppendJournal(const std::vector<JournalEntry>& entries,
+                       const std::vector<NodeMark>& marks, const NodeChanges& changes) override {
+    ++append_calls;
+    if (append_error) return *append_error;
+    return ForwardingStore::AppendJournal(entries, marks, changes);
+  }
 
   // Decides per SaveSwarm call: the error to return instead of saving, or nullopt to save.
   std::function<std::optional<Status>(const SwarmRecord&)> fail_save;
   // While set, every LoadSwarms / ReserveSeq call fails with it.
   std::optional<Status> load_error;
   std::optional<Status> reserve_error;
+  // While set, every AppendJournal call fails with it and writes nothing.
+  std::optional<Status> append_error;
   int save_calls = 0;
   int reserve_calls = 0;
+  int append_calls = 0;
 };
 
 // A fail_save that fails every save of a record with this status ("running", "ended", ...).
