@@ -5,10 +5,10 @@
 namespace codeswarm::cli {
 
 Result<std::unique_ptr<LineConnection>> DialWithBackoff(Dialer& dialer, const Clock& clock,
-                                                        SteadyTime deadline,
-                                                        Duration pause_first,
+                                                        SteadyTime deadline, Duration pause_first,
                                                         const Backoff& backoff) {
-  if (pause_first > Duration::zero() && !dialer.Pause(std::min(deadline, clock.Now() + pause_first))) {
+  if (pause_first > Duration::zero() &&
+      !dialer.Pause(std::min(deadline, clock.Now() + pause_first))) {
     return Status::Unavailable("interrupted");
   }
   Duration pause = backoff.first_pause;

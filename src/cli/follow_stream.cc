@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "cli/command_support.h"
 #include "cli/render.h"
 
@@ -39,8 +41,8 @@ Received FollowStream::Subscribe(SteadyTime deadline) {
   while (true) {
     Received received = client_.Next(deadline);
     if (received.kind != Received::Kind::kEvent) return received;
-    const bool answers = received.event.AnswersRequest(*request_id) ||
-                         received.event.RejectsRequest(*request_id);
+    const bool answers =
+        received.event.AnswersRequest(*request_id) || received.event.RejectsRequest(*request_id);
     Event answer = answers ? received.event : Event{};
     switch (Absorb(std::move(received.event))) {
       case EventSequencer::Answer::kSubscribed:
@@ -65,6 +67,9 @@ Received FollowStream::Next(SteadyTime deadline) {
     if (sequencer_.overflowed()) {
       lost_because = "more than " + std::to_string(kMaxHeldEvents) +
                      " live events arrived while the router replayed older ones";
+      if (options_.reconnect_seconds <= 0 || !client_.can_reconnect()) {
+        return {Received::Kind::kLost, {}, lost_because};
+      }
     } else {
       Received received = client_.Next(deadline);
       switch (received.kind) {
@@ -93,11 +98,13 @@ Received FollowStream::Next(SteadyTime deadline) {
 Received FollowStream::Resume(const std::string& why, SteadyTime deadline) {
   const SteadyTime give_up = std::min(deadline, DeadlineIn(options_.reconnect_seconds, clock_));
   const std::string bound = FormatSeconds(options_.reconnect_seconds) + " s";
-  output_.err() << "router connection lost; reconnecting for up to " << bound << " (" << why
-                << ")" << std::endl;
+  output_.err() << "router connection lost; reconnecting for up to " << bound << " (" << why << ")"
+                << std::endl;
   auto gave_up = [&](const std::string& why_not) -> Received {
     if (clock_.Now() >= deadline) return {Received::Kind::kTimeout, {}, {}};
-    return {Received::Kind::kLost, {}, "the router stayed unreachable for " + bound + " (" + why_not + ")"};
+    return {Received::Kind::kLost,
+            {},
+            "the router stayed unreachable for " + bound + " (" + why_not + ")"};
   };
   // A router that accepts and drops connections again (still starting, or stopping) is not
   // dialled in a tight loop.
@@ -115,8 +122,10 @@ Received FollowStream::Resume(const std::string& why, SteadyTime deadline) {
       case Received::Kind::kEvent:
         if (answer.event.name != "subscribed") {
           resumable_ = false;
-          return {Received::Kind::kLost, {}, "the router would not resume the stream: " +
-                                                 std::string(answer.event.Str("reason"))};
+          return {
+              Received::Kind::kLost,
+              {},
+              "the router would not resume the stream: " + std::string(answer.event.Str("reason"))};
         }
         output_.err() << "reconnected to the router at " << client_.PeerName();
         if (since != kSinceNow) output_.err() << "; resuming after seq " << since;

@@ -4,9 +4,8 @@
 // node exactly once, in order, with one turn_complete per node, and exit 0.
 //
 // The kill moments come from a seed printed at the start; CODESWARM_FAULT_SEED=<n> replays a run.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -218,18 +217,21 @@ TEST_F(CliRestartE2ETest, AttachAndInjectShowEveryTokenOnceAcrossRouterKills) {
         EXPECT_EQ(Count(out, label), 2) << "trial " << trial << "\n" << out;
       }
     }
-    if (!json) EXPECT_TRUE(Contains(out, "3/3 nodes completed\n")) << out;
-    const char* how = Contains(err, "router connection lost; reconnecting") ? "reconnected"
-                                                                           : "turn over before";
+    if (!json) {
+      EXPECT_TRUE(Contains(out, "3/3 nodes completed\n")) << out;
+    }
+    const char* how =
+        Contains(err, "router connection lost; reconnecting") ? "reconnected" : "turn over before";
     if (json) {
-      std::printf("trial %d: inject --json killed after %3d ms: %s; deltas emitted %d received %d "
-                  "lost %d duplicated %d\n",
-                  trial, wait_ms, how, tally.emitted, tally.received, tally.lost,
-                  tally.duplicated);
+      std::printf(
+          "trial %d: inject --json killed after %3d ms: %s; deltas emitted %d received %d "
+          "lost %d duplicated %d\n",
+          trial, wait_ms, how, tally.emitted, tally.received, tally.lost, tally.duplicated);
     } else {
-      std::printf("trial %d: inject killed after %3d ms: %s; nodes whose whole reply shows once: "
-                  "%d/%d\n",
-                  trial, wait_ms, how, whole_replies, kNodes);
+      std::printf(
+          "trial %d: inject killed after %3d ms: %s; nodes whose whole reply shows once: "
+          "%d/%d\n",
+          trial, wait_ms, how, whole_replies, kNodes);
     }
     std::fflush(stdout);
   }
@@ -255,9 +257,10 @@ TEST_F(CliRestartE2ETest, AttachAndInjectShowEveryTokenOnceAcrossRouterKills) {
     }
   }
   const int reconnects = Count(attach.err(), "router connection lost; reconnecting");
-  std::printf("attach over %d kills: reconnected %d times; emitted %d received %d lost %d "
-              "duplicated %d\n",
-              kTrials, reconnects, total.emitted, total.received, total.lost, total.duplicated);
+  std::printf(
+      "attach over %d kills: reconnected %d times; emitted %d received %d lost %d "
+      "duplicated %d\n",
+      kTrials, reconnects, total.emitted, total.received, total.lost, total.duplicated);
   EXPECT_EQ(reconnects, static_cast<int>(injections.size())) << attach.err();
 }
 

@@ -1,12 +1,11 @@
 // The ordering core of the following commands: literal event lines in, events in seq order out,
 // each at most once, whichever side of the replay the router puts the live events on.
-#include "cli/event_sequencer.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "cli/event_sequencer.h"
 #include "cli_test_support.h"
 
 namespace codeswarm::cli {
@@ -62,7 +61,8 @@ TEST_F(CliEventSequencerTest, LiveEventsAheadOfTheReplayAreHeldAndComeAfterIt) {
   while (std::optional<Event> event = since_three.PopReady()) {
     names.push_back(event->seq ? std::to_string(*event->seq) : event->name);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"4", "5", "6", "7", "8", "9", "replay_complete", "10"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"4", "5", "6", "7", "8", "9", "replay_complete", "10"}));
   EXPECT_FALSE(since_three.replaying());
 }
 
@@ -114,7 +114,8 @@ TEST_F(CliEventSequencerTest, EventsBeforeTheFirstSubscribeWaitForItsReplay) {
   everything.Take(EventFrom(R"({"type":"event","event":"swarm_status","data":{}})"));
   everything.BeginSubscription("r-1");
   everything.Take(EventFrom(Subscribed("r-1", 4)));
-  everything.Take(EventFrom(R"({"type":"event","event":"events_pruned","data":{"request_id":"r-1","from_seq":1,"to_seq":2}})"));
+  everything.Take(EventFrom(
+      R"({"type":"event","event":"events_pruned","data":{"request_id":"r-1","from_seq":1,"to_seq":2}})"));
   everything.Take(EventFrom(Broadcast(3)));
   everything.Take(EventFrom(Broadcast(4)));
   everything.Take(EventFrom(ReplayComplete("r-1")));
@@ -123,17 +124,18 @@ TEST_F(CliEventSequencerTest, EventsBeforeTheFirstSubscribeWaitForItsReplay) {
     names.push_back(event->name + (event->seq ? std::to_string(*event->seq) : ""));
   }
   // Answers without a seq pass where they arrive; the pruned marker comes ahead of the replay.
-  EXPECT_EQ(names, (std::vector<std::string>{"swarm_status", "events_pruned", "assistant_delta3",
-                                             "assistant_delta4", "assistant_delta5",
-                                             "replay_complete"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"swarm_status", "events_pruned", "assistant_delta3",
+                                      "assistant_delta4", "assistant_delta5", "replay_complete"}));
 }
 
 TEST_F(CliEventSequencerTest, ARejectedSubscribeReleasesWhatWasHeldAndGoesLive) {
   sequencer_.BeginSubscription("r-1");
   Feed({Broadcast(7)});
-  EXPECT_EQ(sequencer_.Take(EventFrom(
-                R"({"type":"event","event":"command_rejected","data":{"request_id":"r-1","reason":"cannot read the event journal: disk I/O error"}})")),
-            EventSequencer::Answer::kRejected);
+  EXPECT_EQ(
+      sequencer_.Take(EventFrom(
+          R"({"type":"event","event":"command_rejected","data":{"request_id":"r-1","reason":"cannot read the event journal: disk I/O error"}})")),
+      EventSequencer::Answer::kRejected);
   Feed({Broadcast(8)});
   EXPECT_EQ(Out(), (std::vector<int64_t>{7, 8}));
   ASSERT_TRUE(sequencer_.rejection());

@@ -38,8 +38,8 @@ Script TwoNodeTurn(int deltas) {
   for (int k = 0; k < deltas; ++k) {
     for (int node : {0, 1}) {
       script.push_back({"assistant_delta", "{" + Ids(node) + R"(,"delta":"node )" +
-                                               std::to_string(node) + " word " +
-                                               std::to_string(k) + R"(\n"})"});
+                                               std::to_string(node) + " word " + std::to_string(k) +
+                                               R"(\n"})"});
     }
   }
   for (int node : {0, 1}) {
@@ -53,8 +53,11 @@ Script SwarmLife(int deltas) {
   Script script = {{"node_connected", "{" + Ids(1) + R"(,"hostname":"n1","pid":7})"}};
   Script turn = TwoNodeTurn(deltas);
   script.insert(script.end(), turn.begin(), turn.end());
-  script.push_back({"assistant_delta", R"({"swarm_id":"s-2","node_id":0,"injection_id":"i-9","delta":"other swarm"})"});
-  script.push_back({"swarm_terminated", R"({"request_id":"cli-other-2","swarm_id":"s-1","job_id":"j"})"});
+  script.push_back(
+      {"assistant_delta",
+       R"({"swarm_id":"s-2","node_id":0,"injection_id":"i-9","delta":"other swarm"})"});
+  script.push_back(
+      {"swarm_terminated", R"({"request_id":"cli-other-2","swarm_id":"s-1","job_id":"j"})"});
   return script;
 }
 
@@ -65,8 +68,8 @@ bool Contains(const std::string& text, const std::string& part) {
 // JSON output without the seqs, which a restarted router numbers further ahead, and with one
 // request_id for all (each run has its own).
 std::string WithoutSeqs(const std::string& out) {
-  std::string same_ids =
-      std::regex_replace(out, std::regex(R"("request_id":"cli-[0-9]+-[0-9]+")"), R"("request_id":"R")");
+  std::string same_ids = std::regex_replace(out, std::regex(R"("request_id":"cli-[0-9]+-[0-9]+")"),
+                                            R"("request_id":"R")");
   return std::regex_replace(same_ids, std::regex(R"("seq":[0-9]+,)"), "");
 }
 
@@ -163,9 +166,10 @@ TEST(CliFollowTest, InjectShowsEveryTokenOnceWhicheverReadTheRouterDiesAt) {
         EXPECT_EQ(run.exit_code, kExitOk) << run.err;
         EXPECT_EQ(WithoutSeqs(run.out), WithoutSeqs(calm.out));
         EXPECT_EQ(run.connections, 2);
-        EXPECT_TRUE(Contains(run.err, "router connection lost; reconnecting for up to 60 s (the "
-                                      "router closed the connection)\nreconnected to the router "
-                                      "at memory:1; resuming after seq "))
+        EXPECT_TRUE(Contains(run.err,
+                             "router connection lost; reconnecting for up to 60 s (the "
+                             "router closed the connection)\nreconnected to the router "
+                             "at memory:1; resuming after seq "))
             << run.err;
         EXPECT_EQ(run.injects, 1) << "the inject is sent once; the new connection subscribes";
       }
@@ -316,13 +320,14 @@ TEST(CliFollowTest, EventsThatRetentionPrunedAreSaidInBothModes) {
     router.Broadcast("assistant_delta", "{" + Ids(0) + R"(,"delta":"gone\n"})");
     router.Broadcast("assistant_delta", "{" + Ids(0) + R"(,"delta":"gone too\n"})");
     router.Broadcast("turn_complete", "{" + Ids(0) + R"(,"status":"completed","error":null})");
-    const Outcome run = RunAgainst(setup, router, [&](Client& client, Output& output, const Clock& clock) {
-      AttachRequest request;
-      request.swarm_id = "s-1";
-      request.since_seq = 0;
-      request.clock = &clock;
-      return Attach(client, output, request);
-    });
+    const Outcome run =
+        RunAgainst(setup, router, [&](Client& client, Output& output, const Clock& clock) {
+          AttachRequest request;
+          request.swarm_id = "s-1";
+          request.since_seq = 0;
+          request.clock = &clock;
+          return Attach(client, output, request);
+        });
     EXPECT_EQ(run.exit_code, kExitOk) << run.err;
     EXPECT_FALSE(Contains(run.out, "gone"));
     if (json) {

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <deque>
 #include <memory>
 #include <string>
@@ -45,7 +44,9 @@ class JournalRouter {
   }
 
   // Broadcasts an event now: `data` is its JSON object text.
-  void Broadcast(const std::string& name, const std::string& data) { state_->Broadcast(name, data); }
+  void Broadcast(const std::string& name, const std::string& data) {
+    state_->Broadcast(name, data);
+  }
 
   // Events (name, data) broadcast one at a time when a read finds nothing waiting; "$RID" in
   // data is the request_id of the inject. They start when an inject arrives, or at once when
@@ -176,8 +177,9 @@ class JournalRouter {
         lines.push_back(event.line);
         ++replayed;
       }
-      lines.push_back(Answer("replay_complete",
-                             {{"request_id", request_id}, {"to_seq", replay_to}, {"events", replayed}}));
+      lines.push_back(
+          Answer("replay_complete",
+                 {{"request_id", request_id}, {"to_seq", replay_to}, {"events", replayed}}));
       return lines;
     }
   };
@@ -207,11 +209,16 @@ class JournalRouter {
           queue_->insert(queue_->begin(), lines.begin(), lines.end());
         }
       } else if (name == "swarm_status") {
-        queue_->push_back(State::Answer(
-            "swarm_status", {{"request_id", request_id}, {"swarm_id", "s-1"}, {"job_id", "j"},
-                             {"status", state_->options.swarm_status}, {"backend", "local"},
-                             {"agent_kind", "mock"}, {"node_count", 2}, {"nodes_connected", 2},
-                             {"created_at", "t"}, {"nodes", boost::json::array()}}));
+        queue_->push_back(State::Answer("swarm_status", {{"request_id", request_id},
+                                                         {"swarm_id", "s-1"},
+                                                         {"job_id", "j"},
+                                                         {"status", state_->options.swarm_status},
+                                                         {"backend", "local"},
+                                                         {"agent_kind", "mock"},
+                                                         {"node_count", 2},
+                                                         {"nodes_connected", 2},
+                                                         {"created_at", "t"},
+                                                         {"nodes", boost::json::array()}}));
       } else if (name == "inject") {
         state_->inject_request_id = request_id;
         state_->script_started = true;
