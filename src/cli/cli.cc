@@ -226,7 +226,13 @@ CommandEntry AddAttach(CLI::App& app, const GlobalOptions& global) {
           "Show the swarm's events after SEQ first (0: every one the router still keeps); "
           "default: from now")
       ->type_name("SEQ")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            bool digits = !text.empty() && text.size() <= 18 &&
+                          text.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? "" : "expected a seq (an integer >= 0), got \"" + text + "\"";
+          },
+          ""));
   AddTimeout(command, &request->timeout_seconds, "waiting for the swarm's status");
   AddReconnectTimeout(command, &request->reconnect_seconds);
   return {command, [&global, request] {
