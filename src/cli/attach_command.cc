@@ -1,45 +1,57 @@
 #include <boost/json.hpp>
 
-#include <vector>
-
 #include "cli/attach_renderer.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/follow_stream.h"
 #include "cli/render.h"
 
 namespace codeswarm::cli {
-namespace {
 
-// Events of the swarm that arrive before the status answer are shown after its header rather
-// than lost (deltas of a running turn, for instance); this many at most.
-constexpr std::size_t kMaxEarlyEvents = 10000;
-
-}  // namespace
-
-int Attach(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds) {
-  std::vector<Event> early_events;
-  auto keep_early = [&](Event&& event) {
-    if (event.Str("swarm_id") == swarm_id && early_events.size() < kMaxEarlyEvents) {
-      early_events.push_back(std::move(event));
-    }
-  };
-  Answer answer = Request(client, output, "swarm_status", {{"swarm_id", swarm_id}}, timeout_seconds,
-                          keep_early);
+int Attach(Client& client, Output& output, const AttachRequest& request) {
+  const std::string& swarm_id = request.swarm_id;
+  FollowStream stream(client, output, {swarm_id, request.since_seq, request.reconnect_seconds},
+                      *request.clock);
+  // Events of the swarm that arrive before the status answer keep their place in the stream:
+  // they are shown after its header rather than lost (deltas of a running turn, for instance).
+  Answer answer = Request(client, output, "swarm_status", {{"swarm_id", swarm_id}},
+                          request.timeout_seconds,
+                          [&stream](Event&& event) { stream.Take(std::move(event)); });
   if (!answer.event) return answer.exit_code;
   output.human() << RenderSwarmHeader(answer.event->data) << "\n";
   std::string_view status = answer.event->Str("status");
-  if (IsFinalSwarmStatus(status)) {
+  const bool over = IsFinalSwarmStatus(status);
+  if (over && !request.since_seq) {
     output.human() << "swarm " << swarm_id << " is " << status << "; nothing to follow\n";
     return kExitOk;
   }
-  output.human() << "following swarm " << swarm_id << " (Ctrl-C to stop)\n";
+
+  Received subscribed = stream.Subscribe(DeadlineIn(request.timeout_seconds, *request.clock));
+  if (subscribed.kind != Received::Kind::kEvent) {
+    return ReportUnfinishedWait(subscribed, client, output, "subscribe", request.timeout_seconds);
+  }
+  if (subscribed.event.name != "subscribed") {
+    if (request.since_seq) {  // the events asked for cannot be had
+      output.Emit(subscribed.event);
+      output.Error(subscribed.event.Str("reason"));
+      return kExitFailed;
+    }
+    output.err() << "warning: attach cannot resume after a lost connection: "
+                 << subscribed.event.Str("reason") << std::endl;
+  }
+  if (over) {
+    output.human() << "swarm " << swarm_id << " is " << status << "; its journaled events:\n";
+  } else {
+    output.human() << "following swarm " << swarm_id << " (Ctrl-C to stop)\n";
+  }
 
   AttachRenderer renderer(swarm_id, output);
-  for (const Event& event : early_events) renderer.OnEvent(event);
   while (!renderer.ended()) {
     output.Flush();
-    Received received = client.Next(SteadyTime::max());
+    Received received = stream.Next(SteadyTime::max());
     if (received.kind == Received::Kind::kEvent) {
+      // A swarm that is over says so in its last event, but the journal may no longer hold it.
+      if (over && received.event.name == "replay_complete") break;
       renderer.OnEvent(received.event);
       continue;
     }
@@ -48,6 +60,7 @@ int Attach(Client& client, Output& output, const std::string& swarm_id, double t
     if (received.kind == Received::Kind::kInterrupted) return kExitOk;
     return ReportUnfinishedWait(received, client, output, "attach", 0);
   }
+  renderer.EndOpenLine();
   return kExitOk;
 }
 

@@ -17,6 +17,10 @@ void AttachRenderer::OnEvent(const Event& event) {
     ended_ = IsFinalSwarmStatus(event.Str("status"));
     return;
   }
+  if (event.name == "events_pruned") {
+    printer_.Line(FormatPruned(event.data));
+    return;
+  }
   if (event.name == "swarm_terminated") {
     printer_.Line("swarm " + swarm_id_ + " terminated");
     ended_ = true;

@@ -62,6 +62,17 @@ void AddTimeout(CLI::App* command, double* seconds, const char* what) {
       ->capture_default_str();
 }
 
+// Adds --reconnect-timeout SECONDS to a following command, bound to `seconds`.
+void AddReconnectTimeout(CLI::App* command, double* seconds) {
+  command
+      ->add_option("--reconnect-timeout", *seconds,
+                   "When the connection to the router is lost, try this long to get it back and "
+                   "go on where the stream stopped (0: exit at once)")
+      ->type_name("SECONDS")
+      ->check(SecondsCheck(true))
+      ->capture_default_str();
+}
+
 // Adds --prompt and --prompt-file to `command`, into `args`.
 void AddPromptOptions(CLI::App* command, PromptArgs* args, const std::string& prompt_names,
                       const char* what) {
@@ -166,6 +177,7 @@ CommandEntry AddInject(CLI::App& app, const GlobalOptions& global) {
       ->type_name("SECONDS")
       ->check(SecondsCheck(true))
       ->capture_default_str();
+  AddReconnectTimeout(command, &args->request.reconnect_seconds);
   return {command, [&global, args] {
             Result<NodeSpec> nodes = ParseNodeSpec(args->nodes);
             if (!nodes.ok()) return UsageError(nodes.status().WithPrefix("--nodes"));
@@ -197,6 +209,35 @@ CommandEntry AddSwarmCommand(CLI::App& app, const GlobalOptions& global, const c
   return {command, [&global, args, run] {
             return RunWithRouter(global, [args, run](Client& client, Output& output) {
               return run(client, output, args->swarm_id, args->timeout_seconds);
+            });
+          }};
+}
+
+CommandEntry AddAttach(CLI::App& app, const GlobalOptions& global) {
+  auto request = std::make_shared<AttachRequest>();
+  CLI::App* command = AddCommand(app, "attach", "Follow everything that happens in a swarm",
+                                 "codeswarm attach s-3f9a1c2e --since 0");
+  command->add_option("swarm_id", request->swarm_id, "The swarm")
+      ->type_name("SWARM_ID")
+      ->required();
+  command
+      ->add_option_function<int64_t>(
+          "--since", [request](int64_t seq) { request->since_seq = seq; },
+          "Show the swarm's events after SEQ first (0: every one the router still keeps); "
+          "default: from now")
+      ->type_name("SEQ")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            bool digits = !text.empty() && text.size() <= 18 &&
+                          text.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? "" : "expected a seq (an integer >= 0), got \"" + text + "\"";
+          },
+          ""));
+  AddTimeout(command, &request->timeout_seconds, "waiting for the swarm's status");
+  AddReconnectTimeout(command, &request->reconnect_seconds);
+  return {command, [&global, request] {
+            return RunWithRouter(global, [request](Client& client, Output& output) {
+              return Attach(client, output, *request);
             });
           }};
 }
@@ -276,9 +317,7 @@ int Main(int argc, char** argv, const Wiring& wiring) {
       AddSwarmCommand(app, global, "terminate", "Stop a swarm's job and end its turns",
                       "codeswarm terminate s-3f9a1c2e", kTerminateTimeoutSeconds,
                       "waiting for the swarm to stop", Terminate),
-      AddSwarmCommand(app, global, "attach", "Follow everything that happens in a swarm",
-                      "codeswarm attach s-3f9a1c2e", kDefaultTimeoutSeconds,
-                      "waiting for the swarm's status", Attach),
+      AddAttach(app, global),
       AddRouter(app, global, wiring),
       AddWorker(app, wiring),
   };

@@ -16,8 +16,45 @@ std::string NewRequestId() {
 }
 
 Client::Client(std::unique_ptr<LineConnection> connection, std::ostream& warnings,
-               std::ostream* debug)
-    : connection_(std::move(connection)), warnings_(warnings), debug_(debug) {}
+               std::ostream* debug, std::unique_ptr<Dialer> dialer)
+    : connection_(std::move(connection)),
+      warnings_(warnings),
+      debug_(debug),
+      dialer_(std::move(dialer)) {}
+
+namespace {
+
+// Stands in for a connection that is gone and could not be made again.
+class LostConnection : public LineConnection {
+ public:
+  LostConnection(std::string peer, std::string error)
+      : peer_(std::move(peer)), error_(std::move(error)) {}
+  Status WriteLine(std::string_view, SteadyTime) override { return Status::IoError(error_); }
+  ReadOutcome ReadLine(SteadyTime) override { return {ReadOutcome::Kind::kClosed, {}, error_}; }
+  std::string PeerName() const override { return peer_; }
+
+ private:
+  const std::string peer_;
+  const std::string error_;
+};
+
+}  // namespace
+
+Status Client::Reconnect(SteadyTime deadline, const Clock& clock, Duration pause_first) {
+  if (dialer_ == nullptr) return Status::FailedPrecondition("this client cannot reconnect");
+  const std::string peer = connection_->PeerName();
+  // The old connection is closed first: a router that is still there learns at once that this
+  // client went away.
+  connection_ = std::make_unique<LostConnection>(peer, "the connection to the router was lost");
+  Result<std::unique_ptr<LineConnection>> connection = DialWithBackoff(*dialer_, clock, deadline, pause_first);
+  if (!connection.ok()) {
+    connection_ = std::make_unique<LostConnection>(peer, connection.status().message());
+    return connection.status();
+  }
+  connection_ = std::move(*connection);
+  if (debug_ != nullptr) *debug_ << "* reconnected to " << connection_->PeerName() << std::endl;
+  return Status::Ok();
+}
 
 Result<std::string> Client::Send(std::string_view command, const boost::json::object& payload,
                                  SteadyTime deadline) {

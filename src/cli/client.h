@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/dialer.h"
 #include "cli/event.h"
 #include "cli/line_connection.h"
 #include "common/clock.h"
@@ -38,8 +39,10 @@ std::string NewRequestId();
 class Client {
  public:
   // `warnings` receives a note for each line skipped because it is not an event; `debug` (or
-  // null) receives every raw line, "> " + sent and "< " + received.
-  Client(std::unique_ptr<LineConnection> connection, std::ostream& warnings, std::ostream* debug);
+  // null) receives every raw line, "> " + sent and "< " + received. `dialer` (or null: never)
+  // makes new connections for Reconnect.
+  Client(std::unique_ptr<LineConnection> connection, std::ostream& warnings, std::ostream* debug,
+         std::unique_ptr<Dialer> dialer = nullptr);
 
   // Sends `command` with `payload` under a fresh request id, and returns that id. Errors:
   // the connection broke (IoError), the deadline passed (Timeout) or Ctrl-C (Unavailable).
@@ -53,10 +56,21 @@ class Client {
   // "HOST:PORT" of the router, for messages.
   std::string PeerName() const { return connection_->PeerName(); }
 
+  // Whether Reconnect can work at all (the client has a dialer).
+  bool can_reconnect() const { return dialer_ != nullptr; }
+  // Drops the connection and dials the router again (after `pause_first`), with pauses between
+  // attempts, until one is made or `deadline` (read on `clock`) passes. Errors as
+  // DialWithBackoff's (Unavailable after Ctrl-C, Timeout with the last attempt's error);
+  // FailedPrecondition without a dialer. After an error the old connection is gone: Next
+  // reports it lost.
+  Status Reconnect(SteadyTime deadline, const Clock& clock = SystemClock::Get(),
+                   Duration pause_first = Duration::zero());
+
  private:
-  const std::unique_ptr<LineConnection> connection_;
+  std::unique_ptr<LineConnection> connection_;
   std::ostream& warnings_;
   std::ostream* const debug_;
+  const std::unique_ptr<Dialer> dialer_;
 };
 
 }  // namespace codeswarm::cli

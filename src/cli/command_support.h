@@ -21,6 +21,9 @@ inline constexpr double kDefaultTimeoutSeconds = 30;
 inline constexpr double kLaunchTimeoutSeconds = 120;
 // Terminating waits for the backend to stop the job, grace period included.
 inline constexpr double kTerminateTimeoutSeconds = 60;
+// Following commands (attach, inject) try this long to get a lost connection back: long enough
+// for a router to be restarted by hand or by a supervisor.
+inline constexpr double kDefaultReconnectSeconds = 60;
 
 // The time `seconds` from now on `clock`; seconds <= 0 means no deadline.
 SteadyTime DeadlineIn(double seconds, const Clock& clock = SystemClock::Get());

@@ -37,6 +37,10 @@ struct InjectRequest {
   double timeout_seconds = kDefaultTimeoutSeconds;
   // For the turns after the acks; 0: wait as long as they take.
   double turn_timeout_seconds = 0;
+  // How long to get a lost connection back (the turns are followed on); 0: give up at once.
+  double reconnect_seconds = kDefaultReconnectSeconds;
+  // Where the deadlines are read (borrowed; must advance on its own, or as the dialer pauses).
+  const Clock* clock = &SystemClock::Get();
 };
 
 // inject; streams every targeted node's answer until each one ended (see InjectFollower).
@@ -56,8 +60,21 @@ int InterruptTurns(Client& client, Output& output, const std::string& swarm_id,
 // swarm_terminate, waiting for swarm_terminated.
 int Terminate(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
 
-// swarm_status (the swarm must exist), then every event of the swarm until Ctrl-C (0) or the
-// swarm ends (0). `timeout_seconds` is for the status answer only.
-int Attach(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
+struct AttachRequest {
+  std::string swarm_id;
+  // Show the swarm's events after this seq (0: all the router still keeps); nullopt: from now.
+  std::optional<int64_t> since_seq;
+  // For the status and subscribe answers.
+  double timeout_seconds = kDefaultTimeoutSeconds;
+  // How long to get a lost connection back; 0: give up at once.
+  double reconnect_seconds = kDefaultReconnectSeconds;
+  // Where the deadlines are read (borrowed; must advance on its own, or as the dialer pauses).
+  const Clock* clock = &SystemClock::Get();
+};
+
+// swarm_status (the swarm must exist), then every event of the swarm in seq order until Ctrl-C
+// (0) or the swarm ends (0), across lost connections (see FollowStream). With since_seq, a swarm
+// that is already over shows its journaled events and ends.
+int Attach(Client& client, Output& output, const AttachRequest& request);
 
 }  // namespace codeswarm::cli

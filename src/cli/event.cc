@@ -45,6 +45,7 @@ std::optional<Event> ParseEvent(std::string_view line) {
   Event event;
   event.raw = std::string(line);
   event.name = std::string(name);
+  event.seq = IntField(envelope, "seq");
   if (boost::json::value* data = envelope.if_contains("data"); data && data->is_object()) {
     event.data = std::move(data->get_object());
   }

@@ -19,6 +19,8 @@ struct Event {
   std::string name;
   // The envelope's "data" (empty when absent).
   boost::json::object data;
+  // The envelope's "seq": set on broadcast events, absent on answers to this client only.
+  std::optional<int64_t> seq;
 
   // data[key] as text, or "" when absent or not a string.
   std::string_view Str(std::string_view key) const;

@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/follow_stream.h"
 #include "cli/inject_follower.h"
 #include "cli/render.h"
 
@@ -45,17 +46,31 @@ int ReportUnfinishedStream(const Received& received, const InjectFollower& follo
 }  // namespace
 
 int Inject(Client& client, Output& output, const InjectRequest& request) {
+  const Clock& clock = *request.clock;
+  const SteadyTime answer_deadline = DeadlineIn(request.timeout_seconds, clock);
+  // Subscribed first, from now and to every swarm (a swarm filter would answer an unknown swarm
+  // before the inject does): after a lost connection, the stream resumes from the last event
+  // handled, the acks included. The inject itself is sent once, whatever happens.
+  FollowStream stream(client, output, {"", std::nullopt, request.reconnect_seconds}, clock);
+  Received subscribed = stream.Subscribe(answer_deadline);
+  if (subscribed.kind != Received::Kind::kEvent) {
+    return ReportUnfinishedWait(subscribed, client, output, "subscribe", request.timeout_seconds);
+  }
+  if (subscribed.event.name != "subscribed") {
+    output.err() << "warning: inject cannot follow the turns across a lost connection: "
+                 << subscribed.event.Str("reason") << std::endl;
+  }
+
   boost::json::object payload = {{"swarm_id", request.swarm_id},
                                  {"nodes", NodeSpecToJson(request.nodes)},
                                  {"content", request.content}};
-  const SteadyTime answer_deadline = DeadlineIn(request.timeout_seconds);
   Result<std::string> request_id = client.Send("inject", payload, answer_deadline);
   if (!request_id.ok()) return ReportSendFailure(request_id.status(), client, output);
 
   InjectFollower follower(*request_id, output);
   SteadyTime turn_deadline = SteadyTime::max();
   while (!follower.done()) {
-    Received received = client.Next(follower.answered() ? turn_deadline : answer_deadline);
+    Received received = stream.Next(follower.answered() ? turn_deadline : answer_deadline);
     if (received.kind != Received::Kind::kEvent) {
       if (!follower.answered()) {
         return ReportUnfinishedWait(received, client, output, "inject", request.timeout_seconds);
@@ -65,10 +80,16 @@ int Inject(Client& client, Output& output, const InjectRequest& request) {
       return ReportUnfinishedStream(received, follower, client, output,
                                     request.turn_timeout_seconds);
     }
+    if (received.event.name == "events_pruned") {
+      output.Emit(received.event);
+      output.err() << "warning: " << FormatPruned(received.event.data) << std::endl;
+      continue;
+    }
     const bool was_answered = follower.answered();
     follower.OnEvent(received.event);
     if (!was_answered && follower.answered()) {
-      turn_deadline = DeadlineIn(request.turn_timeout_seconds);
+      turn_deadline = DeadlineIn(request.turn_timeout_seconds, clock);
+      if (!follower.swarm_id().empty()) stream.NarrowTo(follower.swarm_id());
     }
     output.Flush();
   }

@@ -155,6 +155,16 @@ std::string FormatSwarmUpdate(const json::object& data) {
   return line;
 }
 
+std::string FormatPruned(const boost::json::object& data) {
+  auto seq = [&](std::string_view key) {
+    std::optional<int64_t> value = IntField(data, key);
+    return value ? std::to_string(*value) : std::string("?");
+  };
+  return "events " + seq("from_seq") + " to " + seq("to_seq") +
+         " are no longer in the router's journal (retention): those of them that belong here "
+         "cannot be shown";
+}
+
 bool IsFinalSwarmStatus(std::string_view status) {
   return status == "terminated" || status == "ended";
 }

@@ -34,6 +34,10 @@ std::string RenderSwarmStatus(const boost::json::object& data);
 // 0/4".
 std::string FormatSwarmUpdate(const boost::json::object& data);
 
+// The data of an `events_pruned` answer, for people: "events 5 to 41 are no longer in the
+// router's journal (retention): those of them that belong here cannot be shown".
+std::string FormatPruned(const boost::json::object& data);
+
 // Swarm statuses after which nothing more happens.
 bool IsFinalSwarmStatus(std::string_view status);
 

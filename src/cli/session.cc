@@ -59,7 +59,9 @@ int RunWithRouter(const GlobalOptions& options, const ClientCommand& command) {
   }
 
   Output output(std::cout, std::cerr, options.json);
-  Client client(std::move(*connection), std::cerr, options.debug ? &std::cerr : nullptr);
+  // Following commands dial the same address again after a lost connection.
+  Client client(std::move(*connection), std::cerr, options.debug ? &std::cerr : nullptr,
+                std::make_unique<SocketDialer>(autostart.endpoint, interrupt_fd));
   int exit_code = command(client, output);
   output.Flush();
   return exit_code;

@@ -169,4 +169,25 @@ ReadOutcome SocketConnection::ReadLine(SteadyTime deadline) {
   }
 }
 
+Result<std::unique_ptr<LineConnection>> SocketDialer::Dial(SteadyTime deadline) {
+  // One attempt waits no longer than a connect normally takes, so that the pauses between
+  // attempts keep their rhythm when a router host stops answering altogether.
+  const auto left = std::chrono::ceil<milliseconds>(deadline - clock_.Now());
+  const milliseconds timeout = std::clamp(left, milliseconds(1), milliseconds(5000));
+  Result<std::unique_ptr<SocketConnection>> connection =
+      SocketConnection::Connect(endpoint_, timeout, interrupt_fd_, clock_);
+  if (!connection.ok()) return connection.status();
+  return std::unique_ptr<LineConnection>(std::move(*connection));
+}
+
+bool SocketDialer::Pause(SteadyTime until) {
+  while (true) {
+    if (InterruptPending(interrupt_fd_)) return false;
+    const int wait_ms = MillisUntil(until, clock_);
+    if (wait_ms == 0) return true;
+    pollfd p{interrupt_fd_, POLLIN, 0};
+    ::poll(&p, interrupt_fd_ >= 0 ? 1 : 0, wait_ms);
+  }
+}
+
 }  // namespace codeswarm::cli

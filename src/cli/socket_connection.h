@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/dialer.h"
 #include "cli/endpoint.h"
 #include "cli/line_connection.h"
 #include "common/clock.h"
@@ -48,6 +49,23 @@ class SocketConnection : public LineConnection {
   protocol::LineFramer framer_{kMaxIncomingLineBytes};
   bool closed_ = false;
   std::string close_reason_;
+};
+
+// Dials the router again after a lost connection. Never starts a router: the one that went away
+// is restarted by whoever runs it, and a second one started here would race it for the port.
+class SocketDialer : public Dialer {
+ public:
+  // `interrupt_fd` (or -1) ends a Pause early. `clock` is borrowed, as in Connect.
+  SocketDialer(Endpoint endpoint, int interrupt_fd, const Clock& clock = SystemClock::Get())
+      : endpoint_(std::move(endpoint)), interrupt_fd_(interrupt_fd), clock_(clock) {}
+
+  Result<std::unique_ptr<LineConnection>> Dial(SteadyTime deadline) override;
+  bool Pause(SteadyTime until) override;
+
+ private:
+  const Endpoint endpoint_;
+  const int interrupt_fd_;
+  const Clock& clock_;
 };
 
 }  // namespace codeswarm::cli

@@ -256,48 +256,6 @@ TEST_F(CliClientTest, LaunchWaitShowsWhyAPendingJobWaitsAndItsProgress) {
             "nodes connected 2/2\n");
 }
 
-TEST_F(CliClientTest, AttachFollowsTheSwarmUntilItIsTerminated) {
-  FakeRouter router(
-      {
-          Line(
-              R"("event":"swarm_status","data":{"request_id":"$RID","swarm_id":"s-1","job_id":"j","node_count":1,"status":"running","backend":"local","backend_state":"","reason":"","agent_kind":"mock","created_at":"t","nodes_connected":1,"nodes":[]}})"),
-          Line(
-              R"("event":"inject_ack","data":{"request_id":"cli-other-1","swarm_id":"s-1","node_id":0,"injection_id":"i-1","nodes":[0]}})"),
-          Line(
-              R"("event":"turn_started","data":{"swarm_id":"s-1","node_id":0,"injection_id":"i-1"}})"),
-          Line(
-              R"("event":"assistant_delta","data":{"swarm_id":"s-2","node_id":0,"injection_id":"i-2","delta":"other swarm"}})"),
-          Line(
-              R"("event":"assistant_delta","data":{"swarm_id":"s-1","node_id":0,"injection_id":"i-1","delta":"par"}})"),
-          Line(
-              R"("event":"turn_complete","data":{"swarm_id":"s-1","node_id":0,"injection_id":"i-1","status":"interrupted","error":"terminated"}})"),
-          Line(
-              R"("event":"node_lost","data":{"swarm_id":"s-1","node_id":0,"reason":"the job ended"}})"),
-          Line(
-              R"("event":"swarm_terminated","data":{"request_id":"cli-other-2","swarm_id":"s-1","job_id":"j"}})"),
-      },
-      FakeRouter::End::kKeepOpen);
-  Connect(router);
-  EXPECT_EQ(Attach(*client_, *output_, "s-1", 5), kExitOk);
-  EXPECT_EQ(out_.str(),
-            "swarm:      s-1\n"
-            "status:     running\n"
-            "backend:    local\n"
-            "job:        j\n"
-            "agent:      mock\n"
-            "nodes:      1\n"
-            "connected:  1\n"
-            "created:    t\n"
-            "\n"
-            "following swarm s-1 (Ctrl-C to stop)\n"
-            "[node 0] injection i-1 acknowledged\n"
-            "[node 0] turn started (injection i-1)\n"
-            "[node 0] par\n"
-            "[node 0] interrupted: terminated\n"
-            "[node 0] lost: the job ended\n"
-            "swarm s-1 terminated\n");
-}
-
 TEST(CliClientScriptedTest, CtrlCWhileStreamingSaysWhatIsMissingAndExits130) {
   auto connection = std::make_unique<ScriptedConnection>(std::vector<ReadOutcome>{
       ScriptedConnection::Line(Line(

@@ -1,6 +1,8 @@
 // Test doubles for the CLI: a fake router on a real loopback socket, and a scripted in-memory
 // LineConnection for outcomes a socket cannot produce on cue (Ctrl-C at a given point).
 // Script lines may contain $RID, replaced by the request_id of the command the client sent.
+// Both answer a `subscribe` at once with an empty replay (see SubscribeAnswer); the script
+// answers the command after it.
 #pragma once
 
 #include <netinet/in.h>
@@ -36,6 +38,22 @@ inline std::string WithRequestId(std::string line, const std::string& request_id
     line.replace(at, 4, request_id);
   }
   return line;
+}
+
+inline std::string CommandOf(const std::string& command_line) {
+  boost::json::error_code ec;
+  boost::json::value value = boost::json::parse(command_line, ec);
+  if (ec || !value.is_object()) return "";
+  return std::string(StrField(value.get_object(), "command"));
+}
+
+// The lines that answer a subscribe with `request_id` when there is nothing to replay.
+inline std::vector<std::string> SubscribeAnswer(const std::string& request_id) {
+  const std::string head = R"({"protocol":"codeswarm.router.v1","type":"event","timestamp":"t",)";
+  return {head + R"("event":"subscribed","data":{"request_id":")" + request_id +
+              R"(","since_seq":0,"head_seq":0,"replay_to_seq":0}})",
+          head + R"("event":"replay_complete","data":{"request_id":")" + request_id +
+              R"(","to_seq":0,"events":0}})"};
 }
 
 // Parses a literal event line. REQUIRES: it is one.
@@ -79,7 +97,7 @@ class FakeRouter {
 
   int port() const { return port_; }
 
-  // The command line the client sent (waits up to 5 s for it).
+  // The command line the client sent, subscribes aside (waits up to 5 s for it).
   std::string ReceivedCommand() {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, std::chrono::seconds(5), [this] { return command_.has_value(); });
@@ -96,8 +114,16 @@ class FakeRouter {
     timeval read_limit{5, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_limit, sizeof read_limit);
     std::string command;
-    char c;
-    while (::recv(fd, &c, 1, 0) == 1 && c != '\n') command.push_back(c);
+    while (true) {
+      command.clear();
+      char c;
+      while (::recv(fd, &c, 1, 0) == 1 && c != '\n') command.push_back(c);
+      if (CommandOf(command) != "subscribe") break;
+      for (const std::string& line : SubscribeAnswer(RequestIdOf(command))) {
+        std::string out = line + "\n";
+        ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      }
+    }
     {
       std::lock_guard lock(mutex_);
       command_ = command;
@@ -141,6 +167,10 @@ class ScriptedConnection : public LineConnection {
   Status WriteLine(std::string_view line, SteadyTime) override {
     sent_.emplace_back(line);
     request_id_ = RequestIdOf(std::string(line));
+    if (CommandOf(std::string(line)) == "subscribe") {
+      std::vector<std::string> answer = SubscribeAnswer(request_id_);
+      for (auto it = answer.rbegin(); it != answer.rend(); ++it) script_.push_front(Line(*it));
+    }
     return Status::Ok();
   }
 
