@@ -14,6 +14,7 @@
 
 #include "cli/arguments.h"
 #include "cli/commands.h"
+#include "cli/deploy_command.h"
 #include "cli/exit_codes.h"
 #include "cli/node_spec.h"
 #include "cli/session.h"
@@ -86,6 +87,17 @@ CommandEntry AddRouter(CLI::App& app, const GlobalOptions& global, const Wiring&
   command->add_flag("--log-file", *log_to_file, "Log to <state_dir>/router.log instead of stderr");
   return {command, [&global, &wiring, log_to_file] {
             return RunRouterCommand(global, wiring, *log_to_file);
+          }};
+}
+
+CommandEntry AddDeploy(CLI::App& app, const GlobalOptions& global, const Wiring& wiring) {
+  CLI::App* command =
+      AddCommand(app, "deploy",
+                 "Install this codeswarm binary on the Slurm cluster (as the router does before "
+                 "its first job)",
+                 "codeswarm deploy");
+  return {command, [&global, &wiring] {
+            return RunDeployCommand(global, wiring, std::cout, std::cerr);
           }};
 }
 
@@ -280,6 +292,7 @@ int Main(int argc, char** argv, const Wiring& wiring) {
                       "codeswarm attach s-3f9a1c2e", kDefaultTimeoutSeconds,
                       "waiting for the swarm's status", Attach),
       AddRouter(app, global, wiring),
+      AddDeploy(app, global, wiring),
       AddWorker(app, wiring),
   };
 
