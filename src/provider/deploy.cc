@@ -22,8 +22,9 @@ constexpr std::chrono::seconds kCheckTimeout(60);
 constexpr std::chrono::seconds kInstallTimeout(300);
 constexpr std::size_t kShortHashDigits = 12;
 
-// $1 = the deployed file, $2 = its sha256. sha256sum reads stdin so that no file name, however
-// odd, changes the shape of its output.
+// $1 = the deployed file, $2 = its sha256. Exits 97 (kDeployMissingExit) or 98
+// (kDeployDifferentExit). sha256sum reads stdin so that no file name, however odd, changes the
+// shape of its output.
 constexpr char kCheckScript[] =
     "[ -e \"$1\" ] || { echo \"codeswarm: $1 is not there\" >&2; exit 97; }\n"
     "s=$(sha256sum < \"$1\" 2>/dev/null); s=${s%% *}\n"
@@ -196,7 +197,8 @@ Result<DeployOutcome> BinaryDeployer::Deploy() {
     case kDeployMissingExit:
       return Install(DeployOutcome::Action::kCopied);
     case kDeployDifferentExit:
-      spdlog::warn("deploy: {}", std::string(TrimWhitespace(checked->stderr_text)));
+      spdlog::warn("deploy: {} is not this binary (partial, damaged or overwritten): replacing it",
+                   path);
       return Install(DeployOutcome::Action::kReplaced);
     default:
       return Status::Unavailable(

@@ -44,6 +44,15 @@ bool SaysNotDeployed(const RunResult& result) {
   return result.status.code == kDeployMissingExit || result.status.code == kDeployDifferentExit;
 }
 
+// The check's own line among what ssh may have said on stderr too.
+std::string CheckMessage(const RunResult& result) {
+  std::vector<std::string_view> lines = NonEmptyLines(result.stderr_text);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    if (StartsWith(*it, "codeswarm: ")) return std::string(*it);
+  }
+  return "the deployed binary is missing or different";
+}
+
 }  // namespace
 
 Status SlurmProvider::ValidateSpec(const LaunchSpec& spec) const {
@@ -86,8 +95,7 @@ Result<std::string> SlurmProvider::Launch(const LaunchSpec& spec) {
   Result<RunResult> submitted = Submit(spec, *script, worker_command, deployed_sha256);
   if (deployer_ && submitted.ok() && SaysNotDeployed(*submitted)) {
     // The first launch of this binary on this cluster, or its copy is gone or damaged.
-    spdlog::info("slurm: {}; installing it {}", std::string(TrimWhitespace(submitted->stderr_text)),
-                 runner_->Where());
+    spdlog::info("slurm: {}; installing it {}", CheckMessage(*submitted), runner_->Where());
     Result<DeployOutcome> deployed = deployer_->Install(submitted->status.code == kDeployMissingExit
                                                             ? DeployOutcome::Action::kCopied
                                                             : DeployOutcome::Action::kReplaced);
