@@ -96,9 +96,8 @@ CommandEntry AddDeploy(CLI::App& app, const GlobalOptions& global, const Wiring&
                  "Install this codeswarm binary on the Slurm cluster (as the router does before "
                  "its first job)",
                  "codeswarm deploy");
-  return {command, [&global, &wiring] {
-            return RunDeployCommand(global, wiring, std::cout, std::cerr);
-          }};
+  return {command,
+          [&global, &wiring] { return RunDeployCommand(global, wiring, std::cout, std::cerr); }};
 }
 
 CommandEntry AddWorker(CLI::App& app, const Wiring& wiring) {

@@ -15,12 +15,9 @@ std::string DescribeDeploy(const DeployReport& report) {
 }
 
 std::string DeployJsonLine(const DeployReport& report) {
-  boost::json::object data{{"action", report.action},
-                           {"host", report.host},
-                           {"path", report.path},
-                           {"bytes_copied", report.bytes_copied},
-                           {"version", report.version},
-                           {"sha256", report.sha256}};
+  boost::json::object data{{"action", report.action},   {"host", report.host},
+                           {"path", report.path},       {"bytes_copied", report.bytes_copied},
+                           {"version", report.version}, {"sha256", report.sha256}};
   return boost::json::serialize(boost::json::object{{"event", "deployed"}, {"data", data}});
 }
 

@@ -187,9 +187,9 @@ Result<DeployOutcome> BinaryDeployer::Deploy() {
   Result<DeployableBinary> binary = Binary();
   if (!binary.ok()) return binary.status();
   const std::string path = remote_dir_ + "/" + binary->FileName();
-  Result<RunResult> checked = runner_.Run(
-      {"/bin/sh", "-c", kCheckScript, "codeswarm-deploy-check", path, binary->sha256}, "",
-      kCheckTimeout);
+  Result<RunResult> checked =
+      runner_.Run({"/bin/sh", "-c", kCheckScript, "codeswarm-deploy-check", path, binary->sha256},
+                  "", kCheckTimeout);
   if (!checked.ok()) return checked.status().WithPrefix("cannot check " + host_ + ":" + path);
   switch (checked->status.code) {
     case 0:
@@ -215,15 +215,16 @@ Result<DeployOutcome> BinaryDeployer::Install(DeployOutcome::Action action) {
   const std::string what = "cannot copy codeswarm to " + host_ + ":" + path;
   Result<std::string> image = ReadWholeFile(local_path_);
   if (!image.ok()) return image.status().WithPrefix(what);
-  Result<RunResult> installed = runner_.Run({"/bin/sh", "-c", kInstallScript,
-                                             "codeswarm-deploy-install", remote_dir_,
-                                             binary->FileName(), binary->sha256},
-                                            *image, kInstallTimeout);
+  Result<RunResult> installed =
+      runner_.Run({"/bin/sh", "-c", kInstallScript, "codeswarm-deploy-install", remote_dir_,
+                   binary->FileName(), binary->sha256},
+                  *image, kInstallTimeout);
   if (!installed.ok()) return installed.status().WithPrefix(what);
   if (!installed->status.success()) {
-    return Status::Unavailable(what + " " + runner_.Where() + ": " +
-                               Ellipsize(std::string(TrimWhitespace(installed->stderr_text)), 1000) +
-                               " (" + installed->status.ToString() + ")");
+    return Status::Unavailable(
+        what + " " + runner_.Where() + ": " +
+        Ellipsize(std::string(TrimWhitespace(installed->stderr_text)), 1000) + " (" +
+        installed->status.ToString() + ")");
   }
   DeployOutcome outcome = Outcome(action, *binary);
   spdlog::info("deploy: copied {} bytes to {}:{}{}", outcome.bytes_copied, host_, path,

@@ -4,7 +4,7 @@
 
 #include "common/text.h"
 #include "provider/deploy.h"
-#include "provider/slurm_provider.h"
+#include "provider/slurm_provider.h"  // what this file implements (with slurm_provider.cc)
 #include "provider/slurm_script.h"
 #include "provider/slurm_text.h"
 
@@ -136,10 +136,9 @@ void SlurmProvider::CancelByName(const std::string& job_name) {
   }
 }
 
-
 Result<RunResult> SlurmProvider::Submit(const LaunchSpec& spec, const std::string& script,
-                                       const std::string& worker_command,
-                                       const std::string& deployed_sha256) {
+                                        const std::string& worker_command,
+                                        const std::string& deployed_sha256) {
   std::vector<std::string> argv = {"/bin/sh", "-c", kSubmitCommand, "codeswarm-submit"};
   if (!deployed_sha256.empty()) {
     argv[2] = CheckedSubmitCommand();

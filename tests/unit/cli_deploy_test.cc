@@ -1,14 +1,13 @@
 // `codeswarm deploy` on the CLI side: what it prints for each outcome, its --json line, and its
 // exit codes, with a stand-in for main's wiring. (The real deploy: tests/unit/deploy_test.cc,
 // tests/e2e/slurm_deploy_e2e_test.cc.)
-#include "cli/deploy_command.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
 
+#include "cli/deploy_command.h"
 #include "cli/exit_codes.h"
 #include "support/temp_dir.h"
 
@@ -16,8 +15,12 @@ namespace codeswarm::cli {
 namespace {
 
 DeployReport Report(std::string action, std::uint64_t bytes) {
-  return {std::move(action), "hpc", "/home/a/cs/swarms/bin/codeswarm-0.1.0-9f27a52ba1e3", bytes,
-          "0.1.0", std::string(64, 'a')};
+  return {std::move(action),
+          "hpc",
+          "/home/a/cs/swarms/bin/codeswarm-0.1.0-9f27a52ba1e3",
+          bytes,
+          "0.1.0",
+          std::string(64, 'a')};
 }
 
 TEST(CliDeployTest, SaysWhatItDid) {
@@ -34,7 +37,8 @@ TEST(CliDeployTest, JsonIsOneDeployedEventWithEveryField) {
   boost::json::value line = boost::json::parse(DeployJsonLine(Report("copied", 7)));
   EXPECT_EQ(line, boost::json::parse(R"({"event":"deployed","data":{"action":"copied",
       "host":"hpc","path":"/home/a/cs/swarms/bin/codeswarm-0.1.0-9f27a52ba1e3",
-      "bytes_copied":7,"version":"0.1.0","sha256":")" + std::string(64, 'a') + R"("}})"));
+      "bytes_copied":7,"version":"0.1.0","sha256":")" +
+                                     std::string(64, 'a') + R"("}})"));
 }
 
 class CliDeployCommandTest : public ::testing::Test {
@@ -64,8 +68,7 @@ class CliDeployCommandTest : public ::testing::Test {
 TEST_F(CliDeployCommandTest, PrintsTheOutcomeAndExitsZero) {
   EXPECT_EQ(Run(Report("already_there", 0)), kExitOk);
   EXPECT_EQ(seen_alias_, "hpc");  // the config reached the wiring
-  EXPECT_EQ(out_.str(),
-            "already there: hpc:/home/a/cs/swarms/bin/codeswarm-0.1.0-9f27a52ba1e3\n");
+  EXPECT_EQ(out_.str(), "already there: hpc:/home/a/cs/swarms/bin/codeswarm-0.1.0-9f27a52ba1e3\n");
   EXPECT_EQ(err_.str(), "");
 }
 

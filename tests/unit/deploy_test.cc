@@ -68,11 +68,10 @@ TEST_F(DeployTest, TheRightFileInPlaceIsCheckedOnceAndNothingIsCopied) {
   std::vector<RecordedCommand> commands = runner_.commands();
   ASSERT_EQ(commands.size(), 1u);
   // A fixed script; the path and the checksum as positional parameters, checked remotely.
-  EXPECT_EQ(commands[0].argv, (std::vector<std::string>{"/bin/sh", "-c",
-                                                        std::string(DeployCheckScript()),
-                                                        "codeswarm-deploy-check",
-                                                        *deployer_.RemotePath(),
-                                                        Sha256Sum(binary_)}));
+  EXPECT_EQ(commands[0].argv,
+            (std::vector<std::string>{"/bin/sh", "-c", std::string(DeployCheckScript()),
+                                      "codeswarm-deploy-check", *deployer_.RemotePath(),
+                                      Sha256Sum(binary_)}));
   EXPECT_NE(commands[0].argv[2].find("sha256sum"), std::string::npos);
   EXPECT_TRUE(commands[0].stdin_data.empty());
 }
@@ -203,11 +202,9 @@ TEST_F(DeployShellTest, APartialACorruptAndANonExecutableCopyAreEachReplaced) {
     ASSERT_TRUE(deployed.ok()) << what << ": " << deployed.status().message();
     EXPECT_EQ(deployed->action, DeployOutcome::Action::kReplaced) << what;
     EXPECT_EQ(Slurp(Installed()), good) << what;
-    EXPECT_TRUE(fs::status(Installed()).permissions() == (fs::perms::owner_all |
-                                                          fs::perms::group_read |
-                                                          fs::perms::group_exec |
-                                                          fs::perms::others_read |
-                                                          fs::perms::others_exec))
+    EXPECT_TRUE(fs::status(Installed()).permissions() ==
+                (fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                 fs::perms::others_read | fs::perms::others_exec))
         << what;
   };
   damage([&] { fs::resize_file(Installed(), good.size() / 2); }, "partial");
@@ -224,7 +221,7 @@ TEST_F(DeployShellTest, APartialACorruptAndANonExecutableCopyAreEachReplaced) {
 }
 
 TEST_F(DeployShellTest, ACopyThatArrivesDamagedIsNotInstalledAndLeavesNothing) {
-  ASSERT_TRUE(deployer_.Binary().ok());  // the checksum is taken now
+  ASSERT_TRUE(deployer_.Binary().ok());                       // the checksum is taken now
   WriteStandInBinary(binary_, "", std::string(100000, 'z'));  // and the bytes change after
   Result<DeployOutcome> deployed = deployer_.Install(DeployOutcome::Action::kCopied);
   ASSERT_FALSE(deployed.ok());

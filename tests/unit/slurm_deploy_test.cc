@@ -44,8 +44,8 @@ class SlurmDeployTest : public ::testing::Test {
     WriteStandInBinary(binary_, "");
     auto runner = std::make_unique<FakeCommandRunner>();
     runner_ = runner.get();
-    provider_ = std::make_unique<SlurmProvider>(OffClusterConfig("/scratch/ws"),
-                                                std::move(runner), binary_);
+    provider_ = std::make_unique<SlurmProvider>(OffClusterConfig("/scratch/ws"), std::move(runner),
+                                                binary_);
     deployed_ = "/scratch/ws/swarms/bin/" + InspectBinary(binary_, CODESWARM_VERSION)->FileName();
     sha256_ = InspectBinary(binary_, CODESWARM_VERSION)->sha256;
   }
@@ -122,9 +122,8 @@ TEST_F(SlurmDeployTest, ADynamicallyLinkedRouterLaunchesNothingAndSaysWhereTheSt
   Result<std::string> job = dynamic.Launch(Spec("/scratch/ws", "s-5"));
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_EQ(job.status().message().rfind("cannot launch swarm s-5 on Slurm: " + binary_ +
-                                             " is dynamically linked",
-                                         0),
+  EXPECT_EQ(job.status().message().rfind(
+                "cannot launch swarm s-5 on Slurm: " + binary_ + " is dynamically linked", 0),
             0u)
       << job.status().message();
   EXPECT_NE(job.status().message().find("scripts/build.sh --static"), std::string::npos);
