@@ -14,6 +14,7 @@
 
 #include "cli/arguments.h"
 #include "cli/commands.h"
+#include "cli/deploy_command.h"
 #include "cli/exit_codes.h"
 #include "cli/node_spec.h"
 #include "cli/session.h"
@@ -98,6 +99,16 @@ CommandEntry AddRouter(CLI::App& app, const GlobalOptions& global, const Wiring&
   return {command, [&global, &wiring, log_to_file] {
             return RunRouterCommand(global, wiring, *log_to_file);
           }};
+}
+
+CommandEntry AddDeploy(CLI::App& app, const GlobalOptions& global, const Wiring& wiring) {
+  CLI::App* command =
+      AddCommand(app, "deploy",
+                 "Install this codeswarm binary on the Slurm cluster (as the router does before "
+                 "its first job)",
+                 "codeswarm deploy");
+  return {command,
+          [&global, &wiring] { return RunDeployCommand(global, wiring, std::cout, std::cerr); }};
 }
 
 CommandEntry AddWorker(CLI::App& app, const Wiring& wiring) {
@@ -319,6 +330,7 @@ int Main(int argc, char** argv, const Wiring& wiring) {
                       "waiting for the swarm to stop", Terminate),
       AddAttach(app, global),
       AddRouter(app, global, wiring),
+      AddDeploy(app, global, wiring),
       AddWorker(app, wiring),
   };
 
