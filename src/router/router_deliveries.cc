@@ -77,7 +77,7 @@ Status RouterCore::LoadDeliveries() {
     }
     Node& node = swarm->nodes[static_cast<std::size_t>(r.node_id)];
     Delivery delivery{r.injection_id, r.request_id, std::move(r.content),
-                      ParseDeliveryState(r.state), r.first_seq, r.instance};
+                      ParseDeliveryState(r.state), r.first_seq, r.instance, std::nullopt};
     if (!IsFinal(swarm->status)) {
       node.deliveries.push_back(std::move(delivery));
       ++held;
@@ -126,7 +126,7 @@ std::vector<std::string> RouterCore::TakeOverHeldInjections(
   for (const std::string& id : holding) {
     Delivery* known = node.FindDelivery(id);
     if (known == nullptr) {
-      adopted.push_back(Delivery{id, "", "", Delivery::State::kDelivered, 0, instance});
+      adopted.push_back(Delivery{id, "", "", Delivery::State::kDelivered, 0, instance, std::nullopt});
       KeepDelivery(swarm, node, adopted.back());
     } else if (known->state == Delivery::State::kQueued) {
       already_held.push_back(id);  // it got it, but its `received` never reached the store
