@@ -51,7 +51,8 @@ void RouterCore::ForgetDelivery(const Swarm& swarm, const Node& node,
 
 void RouterCore::KeepCounters(const Swarm& swarm, const Node& node) {
   events_.RecordCounters(
-      NodeCounters{swarm.swarm_id, node.node_id, node.turns_completed, node.total_tokens});
+      NodeCounters{swarm.swarm_id, node.node_id, node.turns_completed, node.total_tokens,
+                   node.cost_usd});
 }
 
 Status RouterCore::LoadDeliveries() {
@@ -63,6 +64,7 @@ Status RouterCore::LoadDeliveries() {
     Node& node = swarm->nodes[static_cast<std::size_t>(c.node_id)];
     node.turns_completed = static_cast<int>(c.turns_completed);
     node.total_tokens = c.total_tokens;
+    node.cost_usd = c.cost_usd;
   }
   Result<std::vector<DeliveryRecord>> records = store_.LoadDeliveries();
   if (!records.ok()) return records.status();

@@ -117,6 +117,16 @@ TEST_F(RouterCostTest, StatusAndListSumTheCostPerNodeAndPerSwarm) {
   EXPECT_NEAR(listed.at("cost_usd").as_double(), 2 * kUsageCost, 1e-9);
 }
 
+TEST_F(RouterCostTest, NodeCostsSurviveARouterRestart) {
+  const std::string swarm = Launch(1);
+  Connect(swarm, 0);
+  RunTurnWithUsage(swarm, kUsage);
+  MakeCore();  // a new router on the same store
+  const json::object status = Status(swarm);
+  EXPECT_NEAR(status.at("cost_usd").as_double(), kUsageCost, 1e-9);
+  EXPECT_EQ(status.at("model"), "mock");  // from the stored agent settings
+}
+
 TEST_F(RouterCostTest, AModelWithoutAPriceHasNoCostAndSaysWhyNotZero) {
   const std::string swarm =
       Launch(1, R"(,"agent":{"kind":"codex","codex":{"model":"my-private-model"}})");
