@@ -119,11 +119,10 @@ double EstimateCostUsd(const ModelPrice& price, const TokenUsage& usage) {
   const int64_t cached = std::min(AtLeastZero(usage.cached_input), input);
   const int64_t output = AtLeastZero(usage.output);
   const int64_t reasoning = std::min(AtLeastZero(usage.reasoning_output), output);
-  const double per_million =
-      static_cast<double>(input - cached) * price.input +
-      static_cast<double>(cached) * price.cached_input +
-      static_cast<double>(output - reasoning) * price.output +
-      static_cast<double>(reasoning) * price.reasoning;
+  const double per_million = static_cast<double>(input - cached) * price.input +
+                             static_cast<double>(cached) * price.cached_input +
+                             static_cast<double>(output - reasoning) * price.output +
+                             static_cast<double>(reasoning) * price.reasoning;
   return per_million / 1e6;
 }
 

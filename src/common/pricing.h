@@ -18,7 +18,7 @@ struct ModelPrice {
   double input = 0;
   double cached_input = 0;  // input tokens read from the provider's prompt cache
   double output = 0;
-  double reasoning = 0;     // output tokens spent on reasoning
+  double reasoning = 0;  // output tokens spent on reasoning
 };
 
 // One `usage` event (docs/PROTOCOL.md): cached_input is a part of input, reasoning_output a part

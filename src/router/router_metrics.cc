@@ -59,9 +59,9 @@ std::string RouterCore::MetricsText() const {
   PrometheusText out;
   out.Family("codeswarm_swarms", "gauge", "Swarms the router knows, by status.");
   std::map<std::string_view, int> by_status;
-  for (SwarmStatus status : {SwarmStatus::kLaunching, SwarmStatus::kPending, SwarmStatus::kRunning,
-                             SwarmStatus::kTerminating, SwarmStatus::kTerminated,
-                             SwarmStatus::kEnded}) {
+  for (SwarmStatus status :
+       {SwarmStatus::kLaunching, SwarmStatus::kPending, SwarmStatus::kRunning,
+        SwarmStatus::kTerminating, SwarmStatus::kTerminated, SwarmStatus::kEnded}) {
     by_status[SwarmStatusName(status)] = 0;
   }
   int nodes_connected = 0;

@@ -19,7 +19,7 @@ namespace codeswarm::router {
 class LatencyHistogram {
  public:
   // Upper bounds in seconds; agent turns take from about a second to many minutes.
-  static constexpr std::array<double, 12> kBounds = {0.5, 1,   2,   5,    10,   30,
+  static constexpr std::array<double, 12> kBounds = {0.5, 1,   2,   5,   10,   30,
                                                      60,  120, 300, 600, 1800, 3600};
   void Observe(double seconds);
   // Cumulative count of observations <= kBounds[i].

@@ -32,8 +32,8 @@ TEST_F(RouterE2ETest, UsageEventsStatusAndListCarryTheEstimatedCost) {
   for (const json::object& e : client.events()) {
     if (!IsEvent(e, "usage") || Field(e, "injection_id") != injection) continue;
     const json::object& data = e.at("data").as_object();
-    const double expected = 0.5 * Number(data.at("input_tokens")) +
-                            1.0 * Number(data.at("output_tokens"));
+    const double expected =
+        0.5 * Number(data.at("input_tokens")) + 1.0 * Number(data.at("output_tokens"));
     ASSERT_GT(expected, 0) << json::serialize(data);
     EXPECT_NEAR(Number(data.at("cost_usd")), expected, 1e-9) << json::serialize(data);
     EXPECT_EQ(Str(data.at("model")), "mock");
@@ -70,8 +70,8 @@ TEST_F(RouterE2ETest, WithoutAPriceTheCostIsUnknownAndTheCliSaysWhy) {
 
   CliResult status = RunCli(router.config_path(), {"--no-autostart", "status", swarm});
   EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
-  EXPECT_TRUE(std::regex_search(status.out,
-                                std::regex("\ncost: +unknown: no price for model \"mock\"")))
+  EXPECT_TRUE(
+      std::regex_search(status.out, std::regex("\ncost: +unknown: no price for model \"mock\"")))
       << status.out;
 }
 

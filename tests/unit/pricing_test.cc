@@ -57,8 +57,8 @@ TEST(PricingTest, ConfigEntriesReplaceAndExtendTheDefaults) {
   EXPECT_DOUBLE_EQ(gpt5->reasoning, 9.5);
   const ModelPrice* own = config->pricing.Find("my-vllm-model");
   ASSERT_NE(own, nullptr);
-  EXPECT_DOUBLE_EQ(own->cached_input, 0.2);  // unset: the input price
-  EXPECT_DOUBLE_EQ(own->reasoning, 0.4);     // unset: the output price
+  EXPECT_DOUBLE_EQ(own->cached_input, 0.2);                     // unset: the input price
+  EXPECT_DOUBLE_EQ(own->reasoning, 0.4);                        // unset: the output price
   EXPECT_NE(config->pricing.Find("claude-opus-4-1"), nullptr);  // defaults stay
 }
 

@@ -72,8 +72,9 @@ class RouterCostTest : public RouterCoreTest {
     WorkerSays(swarm, 0, "event " + s + " " + injection + " turn_started {}");
     WorkerSays(swarm, 0, "event " + std::to_string(seq + 1) + " " + injection + " usage " + usage);
     executor_.Advance(std::chrono::seconds(3));
-    WorkerSays(swarm, 0, "event " + std::to_string(seq + 2) + " " + injection +
-                             R"( turn_complete {"status":"completed","error":null})");
+    WorkerSays(swarm, 0,
+               "event " + std::to_string(seq + 2) + " " + injection +
+                   R"( turn_complete {"status":"completed","error":null})");
   }
 
   json::object Status(const std::string& swarm) {
