@@ -68,10 +68,10 @@ TEST_P(AgentE2E, TwoNodesStreamDeltasFinalTextAndUsage) {
       EXPECT_TRUE(t.usage->at("cost_usd").is_null()) << json::serialize(*t.usage);
       EXPECT_TRUE(t.usage->contains("cost_note"));
     } else {
-      const double expected = ((usage.input - usage.cached) * kStubPrice[0] +
-                               usage.cached * kStubPrice[1] +
-                               (usage.output - usage.reasoning) * kStubPrice[2] +
-                               usage.reasoning * kStubPrice[3]) / 1e6;
+      const double expected =
+          ((usage.input - usage.cached) * kStubPrice[0] + usage.cached * kStubPrice[1] +
+           (usage.output - usage.reasoning) * kStubPrice[2] + usage.reasoning * kStubPrice[3]) /
+          1e6;
       EXPECT_NEAR(t.usage->at("cost_usd").to_number<double>(), expected, 1e-12)
           << json::serialize(*t.usage);
     }
