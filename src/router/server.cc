@@ -129,6 +129,7 @@ class Server {
     options.swarms_root = config_.SwarmsRoot();
     options.default_agent_json = config_.agent_json;
     options.validate_agent = run_options_.validate_agent;
+    options.pricing = config_.pricing;
     options.heartbeat_seconds = config_.router.heartbeat_seconds;
     options.worker_timeout_seconds = config_.router.worker_timeout_seconds;
     options.worker_lost_seconds = config_.router.worker_lost_seconds;
