@@ -276,7 +276,8 @@ void RouterCore::HandleStatus(ClientId client, const protocol::Command& command)
                                  {"turns_completed", node.turns_completed},
                                  {"total_tokens", node.total_tokens},
                                  {"hostname", node.hostname},
-                                 {"pid", node.pid}});
+                                 {"pid", node.pid},
+                                 {"approvals_waiting", WaitingApprovalsJson(node)}});
   }
   data["nodes"] = std::move(nodes);
   events_.Reply(client, "swarm_status", data);
