@@ -16,24 +16,29 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Asks for permission once per turn with the policy from the prompt, then answers with what it
-// was told ("accept" / "decline"), or ends interrupted when asked to stop.
+// Asks for permission once per turn with the policy the prompt names, then answers with what
+// it was told ("accept" / "decline"). Prompt "ask-hang": then waits (up to 10 s) to be stopped,
+// as an agent whose turn is being interrupted does.
 class AskingAgent : public Agent {
  public:
   Status Start(const AgentContext&) override { return Status::Ok(); }
   TurnOutcome RunTurn(const TurnRequest& turn, TurnSink& sink) override {
-    const std::string answer = sink.Approval("command", "touch x", turn.prompt);
+    const bool hang = turn.prompt == "ask-hang";
+    const std::string answer = sink.Approval("command", "touch x", hang ? "ask" : turn.prompt);
     sink.Message("told " + answer);
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (hang) cv_.wait_for(lock, 10s, [&] { return interrupted_; });
     return interrupted_ ? TurnOutcome::Interrupted("interrupted") : TurnOutcome::Completed();
   }
   void Interrupt() override {
     std::lock_guard lock(mu_);
     interrupted_ = true;
+    cv_.notify_all();
   }
 
  private:
   std::mutex mu_;
+  std::condition_variable cv_;
   bool interrupted_ = false;
 };
 
@@ -122,7 +127,7 @@ TEST_F(TurnRunnerApprovalsTest, TimeoutDeclinesWithAReason) {
 }
 
 TEST_F(TurnRunnerApprovalsTest, InterruptDropsTheWaitingRequest) {
-  runner_->Enqueue({"i-1", "ask", 1});
+  runner_->Enqueue({"i-1", "ask-hang", 1});
   const std::string id(WaitFor("approval_request").at("approval_id").as_string());
   runner_->Interrupt("i-1");
   json::object approval = WaitFor("approval");
@@ -135,7 +140,7 @@ TEST_F(TurnRunnerApprovalsTest, InterruptDropsTheWaitingRequest) {
 }
 
 TEST_F(TurnRunnerApprovalsTest, ShutdownDropsTheWaitingRequestWithItsReason) {
-  runner_->Enqueue({"i-1", "ask", 1});
+  runner_->Enqueue({"i-1", "ask-hang", 1});
   WaitFor("approval_request");
   runner_->Shutdown("swarm terminated by request");
   json::object approval = WaitFor("approval");
