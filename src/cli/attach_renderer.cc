@@ -1,8 +1,69 @@
 #include "cli/attach_renderer.h"
 
+#include <boost/json.hpp>
+
 #include "cli/render.h"
 
 namespace codeswarm::cli {
+namespace json = boost::json;
+
+namespace {
+
+std::string_view AskWhat(std::string_view kind) {
+  if (kind == "command") return "asks to run a command: ";
+  if (kind == "file_change") return "asks to change files: ";
+  return "asks to use a tool: ";
+}
+
+std::string ApprovalOutcome(const Event& event) {
+  std::string_view decision = event.Str("decision");
+  std::string_view by = event.Str("decided_by");
+  std::string line = std::string(event.Str("approval_id").empty() ? "approval"
+                                                                  : event.Str("approval_id"));
+  line += decision == "accept" ? ": accepted" : ": declined";
+  if (by == "person") line += " by a person";
+  if (by == "policy") line += " by the configured policy";
+  if (by == "timeout" || by == "turn_ended") line += " (" + std::string(event.Str("reason")) + ")";
+  line += " — " + std::string(event.Str("subject"));
+  return line;
+}
+
+}  // namespace
+
+std::string FormatApprovalRequest(const std::string& swarm_id, int64_t node_id,
+                                  std::string_view approval_id, std::string_view kind,
+                                  std::string_view subject) {
+  const std::string args =
+      swarm_id + " " + std::to_string(node_id) + " " + std::string(approval_id);
+  return std::string(AskWhat(kind)) + std::string(subject) + " (approval " +
+         std::string(approval_id) + "): codeswarm approve " + args + " | codeswarm deny " + args;
+}
+
+std::string FormatWaitingApprovals(const json::object& status) {
+  std::string out;
+  const json::value* nodes = status.if_contains("nodes");
+  const json::value* swarm = status.if_contains("swarm_id");
+  if (nodes == nullptr || !nodes->is_array() || swarm == nullptr || !swarm->is_string()) return out;
+  auto str = [](const json::object& o, std::string_view key) -> std::string_view {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+  };
+  for (const json::value& node : nodes->get_array()) {
+    const json::object* n = node.if_object();
+    const json::value* id = n ? n->if_contains("node_id") : nullptr;
+    const json::value* waiting = n ? n->if_contains("approvals_waiting") : nullptr;
+    if (id == nullptr || !id->is_int64() || waiting == nullptr || !waiting->is_array()) continue;
+    for (const json::value& entry : waiting->get_array()) {
+      const json::object* a = entry.if_object();
+      if (a == nullptr) continue;
+      out += "[node " + std::to_string(id->get_int64()) + "] " +
+             FormatApprovalRequest(std::string(swarm->get_string()), id->get_int64(),
+                                   str(*a, "approval_id"), str(*a, "kind"), str(*a, "subject")) +
+             "\n";
+    }
+  }
+  return out;
+}
 
 AttachRenderer::AttachRenderer(std::string swarm_id, Output& output)
     : swarm_id_(std::move(swarm_id)), output_(output), printer_(output.human()), turns_(printer_) {
@@ -44,6 +105,17 @@ std::string AttachRenderer::LifecycleLine(const Event& event) const {
   if (event.name == "inject_ack") return "injection " + injection + " acknowledged";
   if (event.name == "inject_delivered") return "injection " + injection + " delivered";
   if (event.name == "inject_failed") return "injection " + injection + " not delivered: " + reason;
+  if (event.name == "approval_request") {
+    return FormatApprovalRequest(swarm_id_, event.Int("node_id").value_or(0),
+                                 event.Str("approval_id"), event.Str("kind"),
+                                 event.Str("subject"));
+  }
+  if (event.name == "approval") return ApprovalOutcome(event);
+  if (event.name == "approval_decide_ack") {
+    return std::string(event.Str("approval_id")) + ": " +
+           (event.Str("decision") == "accept" ? "approved" : "denied") +
+           "; the decision is on its way to the agent";
+  }
   if (event.name == "node_disconnected") return "disconnected: " + reason;
   if (event.name == "node_lost") return "lost: " + reason;
   if (event.name == "node_connected") {
