@@ -116,5 +116,73 @@ TEST_P(CliAgentE2E, UnansweredRequestIsDeclinedWhenItsTimeRunsOut) {
       << late.err;
 }
 
+TEST_P(CliAgentE2E, InterruptWhileARequestWaitsDeclinesItAndEndsTheTurn) {
+  const std::string file = "interrupted_request.txt";
+  Launch(agent().ApprovalSettings("ask"), "You are a test node.",
+         {{"approval_timeout_seconds", 120}});
+  stub_->AddRule(agent().CommandRule("[ask-interrupt]", "touch " + file));
+  Injection injection = Inject(*client_, swarm_, "Make a file [ask-interrupt]", 0);
+  json::object request = WaitForRequest(*client_, injection, 0);
+  ASSERT_FALSE(request.empty());
+  json::object ack =
+      client_->Answer(client_->Send("interrupt", {{"swarm_id", swarm_}, {"nodes", 0}}));
+  EXPECT_EQ(Str(ack.at("event")), "interrupt_ack") << json::serialize(ack);
+
+  std::map<int, NodeTurn> turns = WaitTurns(*client_, injection);
+  NodeTurn& t = turns[0];
+  ASSERT_EQ(t.approvals.size(), 1u);
+  EXPECT_EQ(Str(t.approvals[0].at("decision")), "decline");
+  EXPECT_EQ(Str(t.approvals[0].at("decided_by")), "turn_ended");
+  EXPECT_EQ(Str(t.approvals[0].at("reason")), "the turn was interrupted");
+  // The declined command never ran; the turn itself ends as the agent ends it once told to stop
+  // (completed when the model's last answer was already on its way).
+  EXPECT_FALSE(fs::exists(NodeDir(*dir_, swarm_, 0) + "/" + file));
+  EXPECT_TRUE(t.status == "interrupted" || t.status == "completed") << t.status << ": " << t.error;
+  json::object late = client_->Answer(client_->Send(
+      "approval_decide", {{"swarm_id", swarm_},
+                          {"node_id", 0},
+                          {"approval_id", request.at("approval_id")},
+                          {"decision", "accept"}}));
+  EXPECT_EQ(Str(late.at("data").at("code")), "already_decided") << json::serialize(late);
+}
+
+TEST_P(CliAgentE2E, RequestWaitingAcrossARouterCrashCanStillBeDecided) {
+  const std::string file = "decided_after_restart.txt";
+  Launch(agent().ApprovalSettings("ask"), "You are a test node.",
+         {{"approval_timeout_seconds", 120}});
+  stub_->AddRule(agent().CommandRule("[ask-restart]", "touch " + file));
+  Injection injection = Inject(*client_, swarm_, "Make a file [ask-restart]", 0);
+  json::object request = WaitForRequest(*client_, injection, 0);
+  ASSERT_FALSE(request.empty());
+  const std::string id = Str(request.at("approval_id"));
+
+  router_->Kill();
+  router_->Start();
+  client_ = std::make_unique<ProtocolClient>(router_->port());
+  // The worker comes back and its hello says what its agent still waits on.
+  bool listed = Eventually(
+      [&] {
+        json::object status =
+            client_->Answer(client_->Send("swarm_status", {{"swarm_id", swarm_}}));
+        if (Str(status.at("event")) != "swarm_status") return false;
+        const json::object& node = status.at("data").at("nodes").as_array()[0].as_object();
+        const json::array& waiting = node.at("approvals_waiting").as_array();
+        return Str(node.at("state")) != "disconnected" && waiting.size() == 1 &&
+               Str(waiting[0].at("approval_id")) == id;
+      },
+      30s);
+  ASSERT_TRUE(listed) << router_->log();
+  CliResult approved = RunCli(router_->config_path(), {"approve", swarm_, "0", id});
+  EXPECT_EQ(approved.exit_code, 0) << approved.err;
+
+  std::map<int, NodeTurn> turns = WaitTurns(*client_, injection);
+  NodeTurn& t = turns[0];
+  EXPECT_EQ(t.status, "completed") << t.error;
+  ASSERT_EQ(t.approvals.size(), 1u);
+  EXPECT_EQ(Str(t.approvals[0].at("decided_by")), "person");
+  EXPECT_EQ(Str(t.approvals[0].at("decision")), "accept");
+  EXPECT_TRUE(fs::exists(NodeDir(*dir_, swarm_, 0) + "/" + file));
+}
+
 }  // namespace
 }  // namespace codeswarm::e2e
