@@ -7,38 +7,6 @@
 namespace codeswarm::cli {
 namespace json = boost::json;
 
-namespace {
-
-std::string_view AskWhat(std::string_view kind) {
-  if (kind == "command") return "asks to run a command: ";
-  if (kind == "file_change") return "asks to change files: ";
-  return "asks to use a tool: ";
-}
-
-std::string ApprovalOutcome(const Event& event) {
-  std::string_view decision = event.Str("decision");
-  std::string_view by = event.Str("decided_by");
-  std::string line = std::string(event.Str("approval_id").empty() ? "approval"
-                                                                  : event.Str("approval_id"));
-  line += decision == "accept" ? ": accepted" : ": declined";
-  if (by == "person") line += " by a person";
-  if (by == "policy") line += " by the configured policy";
-  if (by == "timeout" || by == "turn_ended") line += " (" + std::string(event.Str("reason")) + ")";
-  line += " — " + std::string(event.Str("subject"));
-  return line;
-}
-
-}  // namespace
-
-std::string FormatApprovalRequest(const std::string& swarm_id, int64_t node_id,
-                                  std::string_view approval_id, std::string_view kind,
-                                  std::string_view subject) {
-  const std::string args =
-      swarm_id + " " + std::to_string(node_id) + " " + std::string(approval_id);
-  return std::string(AskWhat(kind)) + std::string(subject) + " (approval " +
-         std::string(approval_id) + "): codeswarm approve " + args + " | codeswarm deny " + args;
-}
-
 std::string FormatWaitingApprovals(const json::object& status) {
   std::string out;
   const json::value* nodes = status.if_contains("nodes");
@@ -105,12 +73,6 @@ std::string AttachRenderer::LifecycleLine(const Event& event) const {
   if (event.name == "inject_ack") return "injection " + injection + " acknowledged";
   if (event.name == "inject_delivered") return "injection " + injection + " delivered";
   if (event.name == "inject_failed") return "injection " + injection + " not delivered: " + reason;
-  if (event.name == "approval_request") {
-    return FormatApprovalRequest(swarm_id_, event.Int("node_id").value_or(0),
-                                 event.Str("approval_id"), event.Str("kind"),
-                                 event.Str("subject"));
-  }
-  if (event.name == "approval") return ApprovalOutcome(event);
   if (event.name == "approval_decide_ack") {
     return std::string(event.Str("approval_id")) + ": " +
            (event.Str("decision") == "accept" ? "approved" : "denied") +

@@ -16,12 +16,6 @@
 
 namespace codeswarm::cli {
 
-// One line for an approval request a person may answer, with the commands that answer it:
-// "asks to run a command: touch x (approval a-1): codeswarm approve s-1 2 a-1 | codeswarm deny …".
-std::string FormatApprovalRequest(const std::string& swarm_id, int64_t node_id,
-                                  std::string_view approval_id, std::string_view kind,
-                                  std::string_view subject);
-
 // The approval requests swarm_status lists as waiting (nodes[].approvals_waiting), one line each
 // ("[node N] " first); "" when none waits.
 std::string FormatWaitingApprovals(const boost::json::object& status);

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "cli/attach_renderer.h"
+#include "cli/stream_printer.h"
+#include "cli/turn_renderer.h"
 
 namespace codeswarm::cli {
 namespace {
@@ -38,6 +40,26 @@ TEST(CliAttachApprovalsTest, RequestShowsHowToAnswerItAndThenHowItWasAnswered) {
             "[node 2] a-9: approved; the decision is on its way to the agent\n"
             "[node 2] a-9: accepted by a person — touch x\n"
             "[node 0] a-8: declined (no one decided within 300 s) — Bash: rm y\n");
+}
+
+TEST(CliAttachApprovalsTest, InjectShowsRequestsAndAnswersOfTheTurnsItFollows) {
+  std::ostringstream out;
+  StreamPrinter printer(out);
+  TurnRenderer turns(printer);
+  for (const char* line : {
+           R"({"type":"event","seq":1,"event":"approval_request","data":{"swarm_id":"s-1","node_id":0,"injection_id":"i-1","approval_id":"a-9","kind":"tool","subject":"Bash: ls","timeout_seconds":300}})",
+           R"({"type":"event","seq":2,"event":"approval","data":{"swarm_id":"s-1","node_id":0,"injection_id":"i-1","kind":"tool","subject":"Bash: ls","decision":"accept","decided_by":"policy"}})",
+       }) {
+    std::optional<Event> event = ParseEvent(line);
+    ASSERT_TRUE(event.has_value());
+    EXPECT_TRUE(TurnRenderer::IsRuntimeEvent(event->name));
+    EXPECT_FALSE(turns.Render(*event).has_value());  // neither ends the turn
+  }
+  printer.EndOpenLine();
+  EXPECT_EQ(out.str(),
+            "[node 0] asks to use a tool: Bash: ls (approval a-9): codeswarm approve s-1 0 a-9 | "
+            "codeswarm deny s-1 0 a-9\n"
+            "[node 0] approval: accepted by the configured policy — Bash: ls\n");
 }
 
 TEST(CliAttachApprovalsTest, StatusListsTheRequestsThatWaitAlready) {
