@@ -117,6 +117,14 @@ void RouterCore::HandleApprovalDecide(ClientId client, const protocol::Command& 
                  it->second + ")");
       return;
     }
+    if (node.link == nullptr && node.conn != NodeConn::kLost && node.conn != NodeConn::kExited) {
+      // E.g. a router that restarted before the worker said hello again: only the worker knows.
+      Reject(client, command, RejectCode::kNodeUnreachable,
+             where + " is " + std::string(node.StateName()) +
+                 ": the router cannot tell whether its agent waits on " + decide.approval_id +
+                 "; try again once it reconnects");
+      return;
+    }
     Reject(client, command, RejectCode::kUnknownApproval,
            where + " has no approval request " + decide.approval_id +
                " waiting (swarm_status lists the waiting ones under approvals_waiting)");

@@ -150,6 +150,10 @@ TEST_F(RouterApprovalsTest, RestartedRouterForwardsADecisionForARequestTheHelloL
   SetUpWaitingApproval();
   MakeCore();  // a new router over the same store; the worker still waits
   links_.clear();
+  Decide("1", "a-1");  // before the worker is back, only the worker knows
+  EXPECT_EQ(Rejection().at("code"), "node_unreachable");
+  EXPECT_NE(std::string(Rejection().at("reason").as_string()).find("try again once it reconnects"),
+            std::string::npos);
   ConnId id = 42;
   auto& link = links_[id];
   link = std::make_unique<FakeWorkerConnection>();
