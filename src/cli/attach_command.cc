@@ -19,6 +19,10 @@ int Attach(Client& client, Output& output, const AttachRequest& request) {
                           [&stream](Event&& event) { stream.Take(std::move(event)); });
   if (!answer.event) return answer.exit_code;
   output.human() << RenderSwarmHeader(answer.event->data) << "\n";
+  // Requests made before this attach wait too; the stream shows only the new ones.
+  if (std::string waiting = FormatWaitingApprovals(answer.event->data); !waiting.empty()) {
+    output.human() << "waiting for a decision:\n" << waiting;
+  }
   std::string_view status = answer.event->Str("status");
   const bool over = IsFinalSwarmStatus(status);
   if (over && !request.since_seq) {

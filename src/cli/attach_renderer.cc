@@ -1,8 +1,37 @@
 #include "cli/attach_renderer.h"
 
+#include <boost/json.hpp>
+
 #include "cli/render.h"
 
 namespace codeswarm::cli {
+namespace json = boost::json;
+
+std::string FormatWaitingApprovals(const json::object& status) {
+  std::string out;
+  const json::value* nodes = status.if_contains("nodes");
+  const json::value* swarm = status.if_contains("swarm_id");
+  if (nodes == nullptr || !nodes->is_array() || swarm == nullptr || !swarm->is_string()) return out;
+  auto str = [](const json::object& o, std::string_view key) -> std::string_view {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+  };
+  for (const json::value& node : nodes->get_array()) {
+    const json::object* n = node.if_object();
+    const json::value* id = n ? n->if_contains("node_id") : nullptr;
+    const json::value* waiting = n ? n->if_contains("approvals_waiting") : nullptr;
+    if (id == nullptr || !id->is_int64() || waiting == nullptr || !waiting->is_array()) continue;
+    for (const json::value& entry : waiting->get_array()) {
+      const json::object* a = entry.if_object();
+      if (a == nullptr) continue;
+      out += "[node " + std::to_string(id->get_int64()) + "] " +
+             FormatApprovalRequest(std::string(swarm->get_string()), id->get_int64(),
+                                   str(*a, "approval_id"), str(*a, "kind"), str(*a, "subject")) +
+             "\n";
+    }
+  }
+  return out;
+}
 
 AttachRenderer::AttachRenderer(std::string swarm_id, Output& output)
     : swarm_id_(std::move(swarm_id)), output_(output), printer_(output.human()), turns_(printer_) {
@@ -44,6 +73,11 @@ std::string AttachRenderer::LifecycleLine(const Event& event) const {
   if (event.name == "inject_ack") return "injection " + injection + " acknowledged";
   if (event.name == "inject_delivered") return "injection " + injection + " delivered";
   if (event.name == "inject_failed") return "injection " + injection + " not delivered: " + reason;
+  if (event.name == "approval_decide_ack") {
+    return std::string(event.Str("approval_id")) + ": " +
+           (event.Str("decision") == "accept" ? "approved" : "denied") +
+           "; the decision is on its way to the agent";
+  }
   if (event.name == "node_disconnected") return "disconnected: " + reason;
   if (event.name == "node_lost") return "lost: " + reason;
   if (event.name == "node_connected") {

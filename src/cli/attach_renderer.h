@@ -3,7 +3,11 @@
 // updates). Knows when the swarm is over. Does no I/O besides `output`.
 #pragma once
 
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "cli/event.h"
 #include "cli/output.h"
@@ -11,6 +15,10 @@
 #include "cli/turn_renderer.h"
 
 namespace codeswarm::cli {
+
+// The approval requests swarm_status lists as waiting (nodes[].approvals_waiting), one line each
+// ("[node N] " first); "" when none waits.
+std::string FormatWaitingApprovals(const boost::json::object& status);
 
 class AttachRenderer {
  public:

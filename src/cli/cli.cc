@@ -277,6 +277,40 @@ CommandEntry AddInterrupt(CLI::App& app, const GlobalOptions& global) {
           }};
 }
 
+// approve / deny: one decision for a waiting approval request.
+CommandEntry AddDecide(CLI::App& app, const GlobalOptions& global, const char* name,
+                       const char* description, const char* example, const char* decision) {
+  struct Args {
+    std::string swarm_id;
+    int node_id = 0;
+    std::string approval_id;
+    double timeout_seconds = kDefaultTimeoutSeconds;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* command = AddCommand(app, name, description, example);
+  command->add_option("swarm_id", args->swarm_id, "The swarm")->type_name("SWARM_ID")->required();
+  command->add_option("node", args->node_id, "The node that asks")
+      ->type_name("NODE")
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            bool digits = !text.empty() && text.size() <= 7 &&
+                          text.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? "" : "expected a node id (an integer >= 0), got \"" + text + "\"";
+          },
+          ""));
+  command->add_option("approval_id", args->approval_id, "The request, as attach shows it")
+      ->type_name("APPROVAL_ID")
+      ->required();
+  AddTimeout(command, &args->timeout_seconds, "waiting for the router");
+  return {command, [&global, args, decision] {
+            return RunWithRouter(global, [args, decision](Client& client, Output& output) {
+              return DecideApproval(client, output, args->swarm_id, args->node_id,
+                                    args->approval_id, decision, args->timeout_seconds);
+            });
+          }};
+}
+
 CommandEntry AddList(CLI::App& app, const GlobalOptions& global) {
   auto timeout_seconds = std::make_shared<double>(kDefaultTimeoutSeconds);
   CLI::App* command = AddCommand(app, "list", "List all swarms the router knows", "codeswarm list");
@@ -329,6 +363,10 @@ int Main(int argc, char** argv, const Wiring& wiring) {
                       "codeswarm terminate s-3f9a1c2e", kTerminateTimeoutSeconds,
                       "waiting for the swarm to stop", Terminate),
       AddAttach(app, global),
+      AddDecide(app, global, "approve", "Let a node's agent do what it asked (approval_decision \"ask\")",
+                "codeswarm approve s-3f9a1c2e 1 a-0c1d2e3f4a5b", "accept"),
+      AddDecide(app, global, "deny", "Refuse what a node's agent asked (approval_decision \"ask\")",
+                "codeswarm deny s-3f9a1c2e 1 a-0c1d2e3f4a5b", "decline"),
       AddRouter(app, global, wiring),
       AddDeploy(app, global, wiring),
       AddWorker(app, wiring),

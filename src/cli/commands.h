@@ -57,6 +57,13 @@ int ListSwarms(Client& client, Output& output, double timeout_seconds);
 int InterruptTurns(Client& client, Output& output, const std::string& swarm_id,
                    const NodeSpec& nodes, double timeout_seconds);
 
+// approval_decide: a person's answer ("accept" or "decline") to approval request `approval_id`
+// of node `node_id`; prints that it was passed on. The agent's answer follows as an `approval`
+// event (attach shows it).
+int DecideApproval(Client& client, Output& output, const std::string& swarm_id, int node_id,
+                   const std::string& approval_id, const std::string& decision,
+                   double timeout_seconds);
+
 // swarm_terminate, waiting for swarm_terminated.
 int Terminate(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds);
 

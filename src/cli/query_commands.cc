@@ -57,6 +57,21 @@ int InterruptTurns(Client& client, Output& output, const std::string& swarm_id,
   return kExitOk;
 }
 
+int DecideApproval(Client& client, Output& output, const std::string& swarm_id, int node_id,
+                   const std::string& approval_id, const std::string& decision,
+                   double timeout_seconds) {
+  Answer answer = Request(client, output, "approval_decide",
+                          {{"swarm_id", swarm_id},
+                           {"node_id", node_id},
+                           {"approval_id", approval_id},
+                           {"decision", decision}},
+                          timeout_seconds);
+  if (!answer.event) return answer.exit_code;
+  output.human() << (decision == "accept" ? "approved " : "denied ") << approval_id << " of node "
+                 << node_id << " (swarm " << swarm_id << "); the decision is on its way to the agent\n";
+  return kExitOk;
+}
+
 int Terminate(Client& client, Output& output, const std::string& swarm_id, double timeout_seconds) {
   Answer answer =
       Request(client, output, "swarm_terminate", {{"swarm_id", swarm_id}}, timeout_seconds);

@@ -17,12 +17,20 @@ namespace codeswarm::cli {
 
 enum class TurnOutcome { kCompleted, kFailed, kInterrupted };
 
+// One line for an approval request a person may answer, with the commands that answer it:
+// "asks to run a command: touch x (approval a-1): codeswarm approve s-1 2 a-1 | codeswarm deny …".
+std::string FormatApprovalRequest(const std::string& swarm_id, int64_t node_id,
+                                  std::string_view approval_id, std::string_view kind,
+                                  std::string_view subject);
+// One line for an `approval` event: how the request was answered, and by whom.
+std::string FormatApprovalOutcome(const Event& event);
+
 // Not thread-safe. Borrows the printer.
 class TurnRenderer {
  public:
   explicit TurnRenderer(StreamPrinter& printer) : printer_(printer) {}
 
-  // turn_started, assistant_delta, assistant, usage, turn_complete.
+  // turn_started, assistant_delta, assistant, usage, approval_request, approval, turn_complete.
   static bool IsRuntimeEvent(std::string_view name);
 
   // Renders one runtime event; other events and events without a node_id are ignored. Returns

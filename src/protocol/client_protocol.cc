@@ -6,6 +6,7 @@
 
 #include "common/json_reader.h"
 #include "common/text.h"
+#include "protocol/event_line.h"
 
 namespace codeswarm::protocol {
 namespace json = boost::json;
@@ -24,6 +25,9 @@ std::string_view RejectCodeName(RejectCode code) {
     case RejectCode::kBackendError: return "backend_error";
     case RejectCode::kShuttingDown: return "shutting_down";
     case RejectCode::kStorageFailing: return "storage_failing";
+    case RejectCode::kUnknownApproval: return "unknown_approval";
+    case RejectCode::kAlreadyDecided: return "already_decided";
+    case RejectCode::kNodeUnreachable: return "node_unreachable";
   }
   return "rejected";
 }
@@ -31,7 +35,7 @@ std::string_view RejectCodeName(RejectCode code) {
 const std::vector<std::string_view>& CommandNames() {
   static const std::vector<std::string_view> kNames = {
       "swarm_launch", "inject", "interrupt", "swarm_list", "swarm_status", "swarm_terminate",
-      "subscribe"};
+      "subscribe",    "approval_decide"};
   return kNames;
 }
 
@@ -178,6 +182,25 @@ std::optional<Rejection> ParseSubscribe(const json::object& payload, Command* co
   return std::nullopt;
 }
 
+std::optional<Rejection> ParseApprovalDecide(const json::object& payload,
+                                             const ParseLimits& limits, Command* command) {
+  JsonErrors errors;
+  JsonObjectReader r(payload, "payload", &errors);
+  ApprovalDecidePayload decide;
+  if (r.Require("swarm_id")) r.NonEmptyString("swarm_id", &decide.swarm_id);
+  if (r.Require("node_id")) r.Int("node_id", 0, limits.max_nodes - 1, &decide.node_id);
+  if (r.Require("approval_id") && r.NonEmptyString("approval_id", &decide.approval_id) &&
+      (decide.approval_id.size() > 64 || !IsWireToken(decide.approval_id))) {
+    errors.Add("payload.approval_id: expected an id such as \"a-0c1d2e3f4a5b\", got " +
+               JsonQuote(Ellipsize(decide.approval_id, 70)));
+  }
+  if (r.Require("decision")) r.Enum("decision", {"accept", "decline"}, &decide.decision);
+  r.Finish();
+  if (!errors.empty()) return PayloadRejection(*command, errors);
+  command->payload = std::move(decide);
+  return std::nullopt;
+}
+
 Rejection EnvelopeError(std::optional<std::string> request_id, std::optional<std::string> command,
                         std::string reason) {
   return Rejection{std::move(request_id), std::move(command), RejectCode::kInvalidEnvelope,
@@ -290,6 +313,9 @@ std::variant<Command, Rejection> ParseCommandLine(std::string_view line,
   } else if (*name == "subscribe") {
     command.kind = CommandKind::kSubscribe;
     rejection = ParseSubscribe(body, &command);
+  } else if (*name == "approval_decide") {
+    command.kind = CommandKind::kApprovalDecide;
+    rejection = ParseApprovalDecide(body, limits, &command);
   } else {
     std::string known;
     for (std::string_view n : CommandNames()) known += (known.empty() ? "" : ", ") + std::string(n);

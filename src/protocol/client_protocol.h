@@ -28,6 +28,9 @@ enum class RejectCode {
   kBackendError,
   kShuttingDown,
   kStorageFailing,
+  kUnknownApproval,
+  kAlreadyDecided,
+  kNodeUnreachable,
 };
 
 std::string_view RejectCodeName(RejectCode code);
@@ -81,6 +84,14 @@ struct SubscribePayload {
   std::string swarm_id;
 };
 
+// approval_decide: a person's answer to a pending approval_request of one node.
+struct ApprovalDecidePayload {
+  std::string swarm_id;
+  int node_id = 0;
+  std::string approval_id;
+  std::string decision;  // "accept" or "decline"
+};
+
 enum class CommandKind {
   kSwarmLaunch,
   kInject,
@@ -89,6 +100,7 @@ enum class CommandKind {
   kSwarmStatus,
   kSwarmTerminate,
   kSubscribe,
+  kApprovalDecide,
 };
 
 struct Command {
@@ -96,7 +108,7 @@ struct Command {
   std::string name;
   std::string request_id;
   std::variant<LaunchPayload, InjectPayload, InterruptPayload, SwarmPayload, ListPayload,
-               SubscribePayload>
+               SubscribePayload, ApprovalDecidePayload>
       payload;
 };
 

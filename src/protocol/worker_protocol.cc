@@ -12,8 +12,9 @@ namespace codeswarm::protocol {
 namespace json = boost::json;
 
 bool IsRuntimeEventName(std::string_view name) {
-  static constexpr std::array<std::string_view, 6> kNames = {
-      "turn_started", "assistant_delta", "assistant", "usage", "approval", "turn_complete"};
+  static constexpr std::array<std::string_view, 7> kNames = {
+      "turn_started", "assistant_delta",  "assistant",    "usage",
+      "approval",     "approval_request", "turn_complete"};
   for (std::string_view n : kNames) {
     if (n == name) return true;
   }
@@ -104,6 +105,32 @@ Result<Hello> ParseHello(std::string_view body) {
   r.String("hostname", &hello.hostname);
   r.String("version", &hello.version);
   r.StringList("holding", &hello.holding);
+  if (const json::value* approvals = r.Raw("approvals")) {
+    if (!approvals->is_array()) {
+      errors.Add("hello.approvals: expected a list");
+    } else {
+      for (const json::value& entry : approvals->get_array()) {
+        const json::object* pending = entry.if_object();
+        const json::value* id = pending ? pending->if_contains("approval_id") : nullptr;
+        const json::value* injection = pending ? pending->if_contains("injection_id") : nullptr;
+        if (id == nullptr || !id->is_string() || !IsWireToken(id->get_string()) ||
+            injection == nullptr || !injection->is_string() ||
+            !IsWireToken(injection->get_string())) {
+          errors.Add("hello.approvals: expected {approval_id, injection_id} objects of ids");
+          break;
+        }
+        PendingApproval waiting{std::string(id->get_string()),
+                                std::string(injection->get_string()), "", ""};
+        if (const json::value* v = pending->if_contains("kind"); v && v->is_string()) {
+          waiting.kind = std::string(v->get_string());
+        }
+        if (const json::value* v = pending->if_contains("subject"); v && v->is_string()) {
+          waiting.subject = std::string(v->get_string());
+        }
+        hello.approvals.push_back(std::move(waiting));
+      }
+    }
+  }
   // Later versions may add fields: the hello is the place a newer worker says more.
   if (!errors.empty()) return errors.ToStatus();
   for (const std::string& id : hello.holding) {
@@ -115,11 +142,22 @@ Result<Hello> ParseHello(std::string_view body) {
 json::object HelloToJson(const Hello& hello) {
   json::array holding;
   for (const std::string& id : hello.holding) holding.emplace_back(id);
-  return json::object{{"protocol", kWorkerProtocol}, {"swarm_id", hello.swarm_id},
-                      {"node_id", hello.node_id},
-                      {"instance", hello.instance},  {"pid", hello.pid},
-                      {"hostname", hello.hostname},  {"version", hello.version},
-                      {"holding", std::move(holding)}};
+  json::object out{{"protocol", kWorkerProtocol}, {"swarm_id", hello.swarm_id},
+                   {"node_id", hello.node_id},
+                   {"instance", hello.instance},  {"pid", hello.pid},
+                   {"hostname", hello.hostname},  {"version", hello.version},
+                   {"holding", std::move(holding)}};
+  if (!hello.approvals.empty()) {
+    json::array approvals;
+    for (const PendingApproval& a : hello.approvals) {
+      approvals.push_back(json::object{{"approval_id", a.approval_id},
+                                       {"injection_id", a.injection_id},
+                                       {"kind", a.kind},
+                                       {"subject", a.subject}});
+    }
+    out["approvals"] = std::move(approvals);
+  }
+  return out;
 }
 
 Result<Welcome> ParseWelcome(std::string_view body) {
@@ -165,6 +203,23 @@ Result<Inject> ParseInject(std::string_view body) {
   if (!errors.empty()) return errors.ToStatus();
   if (!IsWireToken(inject.injection_id)) return Status::InvalidArgument("bad injection id");
   return inject;
+}
+
+Result<ApprovalDecision> ParseApprovalDecision(std::string_view body) {
+  Result<json::object> object = ParseJsonObject(body);
+  if (!object.ok()) return object.status();
+  JsonErrors errors;
+  JsonObjectReader r(*object, "approval_decide", &errors);
+  ApprovalDecision decision;
+  if (r.Require("approval_id")) r.NonEmptyString("approval_id", &decision.approval_id);
+  if (r.Require("decision")) r.Enum("decision", {"accept", "decline"}, &decision.decision);
+  if (!errors.empty()) return errors.ToStatus();
+  if (!IsWireToken(decision.approval_id)) return Status::InvalidArgument("bad approval id");
+  return decision;
+}
+
+json::object ApprovalDecisionToJson(const ApprovalDecision& decision) {
+  return json::object{{"approval_id", decision.approval_id}, {"decision", decision.decision}};
 }
 
 Result<std::string> ParseStringField(std::string_view body, std::string_view key) {

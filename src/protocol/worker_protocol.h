@@ -47,6 +47,16 @@ std::string FormatMessage(std::string_view verb, const boost::json::object& body
 std::string FormatEventMessage(uint64_t seq, std::string_view injection_id,
                                std::string_view event, std::string_view data_json);
 
+// An approval_request the worker's agent still waits on: listed in hello so that a router that
+// restarted (or a new connection) can still forward a person's decision.
+struct PendingApproval {
+  std::string approval_id;
+  std::string injection_id;
+  std::string kind;     // as in its approval_request
+  std::string subject;
+  bool operator==(const PendingApproval&) const = default;
+};
+
 struct Hello {
   std::string swarm_id;
   int node_id = 0;
@@ -55,6 +65,7 @@ struct Hello {
   std::string hostname;
   std::string version;
   std::vector<std::string> holding;
+  std::vector<PendingApproval> approvals;
 };
 Result<Hello> ParseHello(std::string_view body);
 boost::json::object HelloToJson(const Hello& hello);
@@ -74,6 +85,15 @@ struct Inject {
   std::string content;
 };
 Result<Inject> ParseInject(std::string_view body);
+
+// "approval_decide {"approval_id":…,"decision":"accept"|"decline"}": a person's answer the
+// router forwards to the worker.
+struct ApprovalDecision {
+  std::string approval_id;
+  std::string decision;
+};
+Result<ApprovalDecision> ParseApprovalDecision(std::string_view body);
+boost::json::object ApprovalDecisionToJson(const ApprovalDecision& decision);
 
 // Reads a single string / integer field of a small message body ("received", "ack", "reject",
 // "bye", "interrupt").

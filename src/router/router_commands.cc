@@ -279,7 +279,9 @@ void RouterCore::HandleStatus(ClientId client, const protocol::Command& command)
                                  {"turns_completed", node.turns_completed},
                                  {"total_tokens", node.total_tokens},
                                  {"hostname", node.hostname},
-                                 {"pid", node.pid}}).as_object();
+                                 {"pid", node.pid},
+                                 {"approvals_waiting", WaitingApprovalsJson(node)}})
+                    .as_object();
     AddCostFields(*swarm, &node, entry);
   }
   data["nodes"] = std::move(nodes);

@@ -213,6 +213,7 @@ void RouterCore::DispatchClientLine(ClientId client, std::string_view line) {
     case protocol::CommandKind::kSwarmStatus: HandleStatus(client, command); break;
     case protocol::CommandKind::kSwarmTerminate: HandleTerminate(client, command); break;
     case protocol::CommandKind::kSubscribe: HandleSubscribe(client, command); break;
+    case protocol::CommandKind::kApprovalDecide: HandleApprovalDecide(client, command); break;
   }
 }
 

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "protocol/client_protocol.h"
+#include "protocol/worker_protocol.h"
 #include "provider/cluster_provider.h"
 #include "router/channels.h"
 #include "router/event_emitter.h"
@@ -136,6 +137,14 @@ class RouterCore {
   void HandleList(ClientId client, const protocol::Command& command);
   void HandleStatus(ClientId client, const protocol::Command& command);
   void HandleTerminate(ClientId client, const protocol::Command& command);
+  // Approvals a person decides (router_approvals.cc): the router knows no agent; it keeps which
+  // requests wait, checks decisions against them and forwards one per request to the worker.
+  void HandleApprovalDecide(ClientId client, const protocol::Command& command);
+  void TrackApproval(Node& node, std::string_view event, std::string_view injection_id,
+                     std::string_view data);
+  void AdoptWaitingApprovals(Node& node, const std::vector<protocol::PendingApproval>& waiting);
+  void DropApprovalsOfTurn(Node& node, std::string_view injection_id, const std::string& why);
+  boost::json::array WaitingApprovalsJson(const Node& node) const;
   // Journal replay (router_journal.cc).
   void HandleSubscribe(ClientId client, const protocol::Command& command);
   void OnJournalFlushed(const std::vector<NodeMark>& marks);

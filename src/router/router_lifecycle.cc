@@ -180,6 +180,7 @@ void RouterCore::EmitTurnComplete(const Swarm& swarm, Node& node, const Delivery
                                   std::string_view status, const std::string& error) {
   node.RememberFinished(delivery.injection_id);
   ForgetDelivery(swarm, node, delivery.injection_id);
+  DropApprovalsOfTurn(node, delivery.injection_id, error);
   json::object data = NodeIds(swarm, node);
   data["injection_id"] = delivery.injection_id;
   data["status"] = status;

@@ -144,6 +144,7 @@ void RouterCore::HandleHello(ConnId conn, WorkerConnInfo& info, std::string_view
     already_held = TakeOverHeldInjections(*swarm, node, hello->instance, hello->holding);
   }
   CancelTimer(node.reconnect_timer);
+  AdoptWaitingApprovals(node, hello->approvals);
   node.instance = hello->instance;
   node.journal_instance = hello->instance;
   node.hostname = hello->hostname;
@@ -265,6 +266,9 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
   events_.BroadcastRuntime(name, swarm.swarm_id, node.ids_json, event->injection_id,
                            name == "usage" ? std::string_view(priced) : event->data);
   ++metrics_.worker_events_forwarded;
+  if (name == "approval_request" || name == "approval" || name == "turn_complete") {
+    TrackApproval(node, name, event->injection_id, event->data);
+  }
   if (name == "turn_complete") {
     CountTurnEnd(delivery, TurnStatusOf(event->data));
     ++node.turns_completed;

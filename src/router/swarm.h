@@ -112,6 +112,21 @@ struct Node {
   void RememberFinished(const std::string& injection_id);
   bool Finished(std::string_view injection_id) const;
 
+  // Approval requests its worker waits on a person for (approval_decision "ask"), by approval
+  // id: from their approval_request to their approval (or their turn's end), and as listed by
+  // each hello, so that they survive a reconnect and a router restart (router_approvals.cc).
+  struct WaitingApproval {
+    std::string injection_id;
+    std::string kind;
+    std::string subject;
+    std::string decision;  // set once a person's decision was forwarded to the worker
+  };
+  std::map<std::string, WaitingApproval> approvals;
+  // The latest answered ones, approval id -> how, so that a late decision hears why it is
+  // refused; at most kRememberAnswered.
+  static constexpr std::size_t kRememberAnswered = 256;
+  std::deque<std::pair<std::string, std::string>> answered_approvals;
+
   Delivery* FindDelivery(std::string_view injection_id);
   // "waiting", "idle", "busy", "draining", "disconnected", "lost", "exited".
   std::string_view StateName() const;

@@ -45,12 +45,14 @@ class TurnSink {
   // The complete answer text.
   virtual void Message(std::string_view text) = 0;
   virtual void Usage(const TokenUsage& usage) = 0;
-  // The agent asked for permission (to run a command, change files, use a tool) and the
-  // configured policy answered. `kind` is "command", "file_change" or "tool"; `subject` says
-  // what was asked (the command line, the files, the tool); `decision` is "accept" or
-  // "decline".
-  virtual void Approval(std::string_view kind, std::string_view subject,
-                        std::string_view decision) = 0;
+  // The agent asked for permission (to run a command, change files, use a tool). `kind` is
+  // "command", "file_change" or "tool"; `subject` says what was asked (the command line, the
+  // files, the tool); `policy` is the configured approval_decision: "accept", "decline" or
+  // "ask". Returns the answer to give the agent, "accept" or "decline". With "ask" it blocks
+  // until a person decides, the approval timeout passes or the turn is asked to stop (then
+  // "decline"); the sink reports the request and its answer as events.
+  virtual std::string Approval(std::string_view kind, std::string_view subject,
+                               std::string_view policy) = 0;
 };
 
 struct TurnOutcome {

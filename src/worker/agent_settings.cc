@@ -26,7 +26,7 @@ void ReadMock(JsonObjectReader& parent, MockAgentSettings* mock) {
   r.Finish();
 }
 
-const std::vector<std::string_view> kDecisions = {"accept", "decline"};
+const std::vector<std::string_view> kDecisions = {"accept", "decline", "ask"};
 
 void ReadCodex(JsonObjectReader& parent, CodexAgentSettings* codex) {
   const json::object* object = parent.Object("codex");
@@ -81,6 +81,7 @@ Result<AgentSettings> ParseAgentSettings(const json::object& object, const std::
   JsonObjectReader r(object, path, &errors);
   r.Enum("kind", AgentKinds(), &settings.kind);
   r.Number("turn_timeout_seconds", 0, 7 * 24 * 3600, &settings.turn_timeout_seconds);
+  r.Number("approval_timeout_seconds", 0.01, 7 * 24 * 3600, &settings.approval_timeout_seconds);
   ReadMock(r, &settings.mock);
   ReadCodex(r, &settings.codex);
   ReadClaude(r, &settings.claude);

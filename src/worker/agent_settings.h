@@ -27,7 +27,9 @@ struct MockAgentSettings {
 };
 
 // How an adapter answers an agent's request for permission (run a command, change files, use a
-// tool): "accept" or "decline". Each answer is reported as an `approval` event.
+// tool): "accept", "decline", or "ask" (a person decides through approval_decide, within
+// agent.approval_timeout_seconds, else it is declined). Each answer is reported as an
+// `approval` event.
 inline constexpr std::string_view kDefaultApprovalDecision = "decline";
 
 struct CodexAgentSettings {
@@ -77,6 +79,8 @@ struct AgentSettings {
   std::string kind = "mock";
   // 0 = no limit. A turn that runs longer is interrupted and ends as failed.
   double turn_timeout_seconds = 0;
+  // With approval_decision "ask": how long a request waits for a person before it is declined.
+  double approval_timeout_seconds = 300;
   MockAgentSettings mock;
   CodexAgentSettings codex;
   ClaudeAgentSettings claude;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/ids.h"
 #include "worker/agent_settings.h"
 #include "worker/agent_factory.h"
 
@@ -17,8 +18,9 @@ namespace {
 // Turns agent callbacks into runtime events of one turn.
 class EventSink : public TurnSink {
  public:
-  EventSink(const TurnRunner::Emit& emit, const std::string& injection_id)
-      : emit_(emit), injection_id_(injection_id) {}
+  using Ask = std::function<std::string(std::string_view kind, std::string_view subject)>;
+  EventSink(const TurnRunner::Emit& emit, const std::string& injection_id, Ask ask)
+      : emit_(emit), injection_id_(injection_id), ask_(std::move(ask)) {}
 
   void Delta(std::string_view text) override {
     if (text.empty()) return;
@@ -36,15 +38,22 @@ class EventSink : public TurnSink {
                                        {"total_tokens", u.total_tokens}}));
   }
 
-  void Approval(std::string_view kind, std::string_view subject,
-                std::string_view decision) override {
+  std::string Approval(std::string_view kind, std::string_view subject,
+                       std::string_view policy) override {
+    if (policy == "ask") return ask_(kind, subject);
+    const std::string decision = policy == "accept" ? "accept" : "decline";
     emit_(injection_id_, "approval",
-          json::serialize(json::object{{"kind", kind}, {"subject", subject}, {"decision", decision}}));
+          json::serialize(json::object{{"kind", kind},
+                                       {"subject", subject},
+                                       {"decision", decision},
+                                       {"decided_by", "policy"}}));
+    return decision;
   }
 
  private:
   const TurnRunner::Emit& emit_;
   const std::string& injection_id_;
+  const Ask ask_;
 };
 
 }  // namespace
@@ -103,6 +112,61 @@ void TurnRunner::TimeOut(const std::string& injection_id) {
   if (agent_ == nullptr || running_.empty() || injection_id != running_) return;
   timed_out_ = true;
   turn_cv_.notify_all();
+}
+
+void TurnRunner::DecideApproval(const std::string& approval_id, const std::string& decision,
+                                const std::string& decided_by) {
+  std::lock_guard lock(mu_);
+  if (asking_.empty() || approval_id != asking_ || !answer_.empty()) return;
+  answer_ = decision == "accept" ? "accept" : "decline";
+  answered_by_ = decided_by;
+  turn_cv_.notify_all();
+}
+
+std::string TurnRunner::AskPerson(const std::string& injection_id, std::string_view kind,
+                                  std::string_view subject) {
+  const std::string approval_id = "a-" + RandomHex(6);
+  {
+    // Waiting before the request leaves, so that no answer can come too early.
+    std::lock_guard lock(mu_);
+    asking_ = approval_id;
+    answer_.clear();
+    answered_by_.clear();
+  }
+  emit_(injection_id, "approval_request",
+        json::serialize(json::object{{"approval_id", approval_id},
+                                     {"kind", kind},
+                                     {"subject", subject},
+                                     {"timeout_seconds", settings_.approval_timeout_seconds}}));
+  json::object approval{{"approval_id", approval_id}, {"kind", kind}, {"subject", subject}};
+  {
+    std::unique_lock lock(mu_);
+    turn_cv_.wait(lock, [&] {
+      return !answer_.empty() || interrupt_requested_ || stopping_ || timed_out_;
+    });
+    if (!answer_.empty()) {
+      approval["decision"] = answer_;
+      approval["decided_by"] = answered_by_;
+      if (answered_by_ == "timeout") {
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%g", settings_.approval_timeout_seconds);
+        approval["reason"] = "no one decided within " + std::string(seconds) + " s";
+      }
+    } else {
+      // The turn is ending: the request goes with it, declined, so the agent is never left
+      // holding a question.
+      approval["decision"] = "decline";
+      approval["decided_by"] = "turn_ended";
+      approval["reason"] = stopping_     ? stop_reason_
+                           : timed_out_ ? std::string("the turn ran out of time")
+                                        : std::string("the turn was interrupted");
+    }
+    asking_.clear();
+    answer_.clear();
+  }
+  std::string decision(approval.at("decision").as_string());
+  emit_(injection_id, "approval", json::serialize(approval));
+  return decision;
 }
 
 void TurnRunner::Shutdown(const std::string& reason, TurnOutcome::Status ending) {
@@ -196,7 +260,10 @@ void TurnRunner::RunOne(Agent* agent, const Status& start_status, const TurnRequ
   }
   emit_(turn.injection_id, "turn_started", "{}");
   std::thread supervisor([this, agent] { SuperviseTurn(agent); });
-  EventSink sink(emit_, turn.injection_id);
+  EventSink sink(emit_, turn.injection_id,
+                 [this, &turn](std::string_view kind, std::string_view subject) {
+                   return AskPerson(turn.injection_id, kind, subject);
+                 });
   TurnOutcome outcome = agent->RunTurn(turn, sink);
   {
     std::lock_guard lock(mu_);
@@ -239,6 +306,7 @@ Result<TurnsMade> MakeTurnRunner(std::string_view agent_json, const AgentContext
   TurnsMade made;
   made.agent_kind = settings->kind;
   made.turn_timeout = FromSeconds(settings->turn_timeout_seconds);
+  made.approval_timeout = FromSeconds(settings->approval_timeout_seconds);
   auto runner = std::make_unique<TurnRunner>(*settings, context, std::move(emit));
   runner->Start();
   made.turns = std::move(runner);

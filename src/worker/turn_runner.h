@@ -42,6 +42,9 @@ class TurnRunner : public Turns {
   // Asks the running turn `injection_id` to stop and ends it as failed ("turn timed out after
   // <agent.turn_timeout_seconds> s"). The owner keeps the time (WorkerCore). Other ids: ignored.
   void TimeOut(const std::string& injection_id) override;
+  // Answers the approval request the running turn waits on, if it is `approval_id`.
+  void DecideApproval(const std::string& approval_id, const std::string& decision,
+                      const std::string& decided_by) override;
   // Stops taking turns: stops the running turn and ends it and every queued one with `ending`
   // (kInterrupted: a planned stop such as terminate or walltime; kFailed: the worker was killed
   // from outside) and `reason`; stops the agent and joins the thread. Idempotent.
@@ -55,6 +58,11 @@ class TurnRunner : public Turns {
   // Shutdown) to the agent until the turn ends.
   void SuperviseTurn(Agent* agent);
   static constexpr std::chrono::milliseconds kInterruptRepeat{100};
+  // Approval "ask" (on the runner thread, inside RunTurn): reports approval_request, waits for
+  // DecideApproval or the end of the turn (interrupt, time limit, shutdown), reports the
+  // approval and returns the decision.
+  std::string AskPerson(const std::string& injection_id, std::string_view kind,
+                        std::string_view subject);
   void EmitComplete(const std::string& injection_id, std::string_view status,
                     const std::string& error);
 
@@ -74,7 +82,10 @@ class TurnRunner : public Turns {
   bool timed_out_ = false;               // guarded by mu_
   bool interrupt_requested_ = false;     // guarded by mu_: by Interrupt(), for the running turn
   bool turn_done_ = false;               // guarded by mu_: RunTurn of the running turn returned
-  std::condition_variable turn_cv_;      // wakes the running turn's supervisor
+  std::string asking_;                   // guarded by mu_: the approval id AskPerson waits on
+  std::string answer_;                   // guarded by mu_: its decision, once given
+  std::string answered_by_;              // guarded by mu_: "person" or "timeout"
+  std::condition_variable turn_cv_;      // wakes the running turn's supervisor (and AskPerson)
 };
 
 // The production TurnsMaker: validates the agent settings a welcome carries and starts a

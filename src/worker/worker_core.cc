@@ -139,6 +139,9 @@ void WorkerCore::SendHello() {
   hello.hostname = options_.hostname;
   hello.version = options_.version;
   hello.holding = held_;
+  for (const auto& [approval_id, waiting] : approvals_) {
+    hello.approvals.push_back({approval_id, waiting.injection_id, waiting.kind, waiting.subject});
+  }
   Send(protocol::FormatMessage("hello", protocol::HelloToJson(hello)));
 }
 
@@ -201,6 +204,8 @@ bool WorkerCore::HandleLine(std::string_view line) {
   } else if (verb == "interrupt") {
     Result<std::string> id = protocol::ParseStringField(split->body, "injection_id");
     if (id.ok() && turns_) turns_->Interrupt(*id);
+  } else if (verb == "approval_decide") {
+    HandleApprovalDecide(split->body);
   } else if (verb == "ping") {
     Send("pong {}\n");
   } else if (verb != "pong") {  // a pong is only a sign of life
@@ -301,6 +306,8 @@ void WorkerCore::Finish() {
   }
   for (const auto& [id, timer] : turn_timers_) executor_.Cancel(timer);
   turn_timers_.clear();
+  for (const auto& [id, waiting] : approvals_) executor_.Cancel(waiting.timer);
+  approvals_.clear();
   if (!AllAcked()) {
     spdlog::warn("exiting with {} events the router has not acknowledged",
                  outbox_.last_seq() - outbox_.acked());

@@ -97,6 +97,8 @@ class WorkerCore {
   bool welcomed() const { return link_state_ == LinkState::kWelcomed; }
   const Outbox& outbox() const { return outbox_; }
   const std::vector<std::string>& held() const { return held_; }
+  // Approval requests waiting for a person, by approval id (their injection).
+  std::map<std::string, std::string> pending_approvals() const;
 
  private:
   enum class LinkState {
@@ -126,6 +128,11 @@ class WorkerCore {
   bool MakeTurns(std::string_view agent_json, std::string_view system_prompt);
   void HandleInject(std::string_view body);
   void HandleAck(std::string_view body);
+  // A person's decision the router forwards (approval_decide).
+  void HandleApprovalDecide(std::string_view body);
+  // Tracks approval_request / approval events: the timeout of each request, and what hello lists.
+  void TrackApproval(const std::string& injection_id, const std::string& event,
+                     const std::string& data);
   void TakeAgentEvents();
   void OnAgentEvent(const std::string& injection_id, const std::string& event,
                     const std::string& data);
@@ -169,6 +176,14 @@ class WorkerCore {
   std::unique_ptr<Turns> turns_;
   Duration turn_timeout_{0};
   std::map<std::string, TimerId> turn_timers_;  // running turns with a time limit
+  Duration approval_timeout_ = std::chrono::seconds(300);
+  struct WaitingApproval {
+    std::string injection_id;
+    std::string kind;
+    std::string subject;
+    TimerId timer;  // declines it when no one decided in time
+  };
+  std::map<std::string, WaitingApproval> approvals_;  // by approval id
   std::vector<std::string> held_;  // received, turn_complete not yet emitted, in order
   std::set<std::string> seen_;     // every injection id ever received
   int turn_count_ = 0;

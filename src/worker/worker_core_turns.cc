@@ -35,6 +35,7 @@ bool WorkerCore::MakeTurns(std::string_view agent_json, std::string_view system_
   }
   turns_ = std::move(made->turns);
   turn_timeout_ = made->turn_timeout;
+  approval_timeout_ = made->approval_timeout;
   spdlog::info("swarm {} node {}: agent {} ready to start", options_.identity.swarm_id,
                options_.identity.node_id, made->agent_kind);
   return true;
@@ -80,6 +81,9 @@ void WorkerCore::OnAgentEvent(const std::string& injection_id, const std::string
     spdlog::warn("router not taking events; dropped an assistant_delta ({} dropped so far)",
                  outbox_.dropped());
   }
+  if (event == "approval_request" || event == "approval" || event == "turn_complete") {
+    TrackApproval(injection_id, event, data);
+  }
   if (event == "turn_started" && turn_timeout_ > Duration::zero()) {
     turn_timers_[injection_id] = executor_.RunAfter(turn_timeout_, [this, injection_id] {
       turn_timers_.erase(injection_id);
@@ -101,6 +105,67 @@ void WorkerCore::OnAgentEvent(const std::string& injection_id, const std::string
       FlushOutbox();
     });
   }
+}
+
+void WorkerCore::TrackApproval(const std::string& injection_id, const std::string& event,
+                               const std::string& data) {
+  if (event == "turn_complete") {
+    // The turn answers its requests before it ends; this only guards against a timer left over.
+    std::erase_if(approvals_, [&](const auto& entry) {
+      if (entry.second.injection_id != injection_id) return false;
+      executor_.Cancel(entry.second.timer);
+      return true;
+    });
+    return;
+  }
+  Result<std::string> approval_id = protocol::ParseStringField(data, "approval_id");
+  if (!approval_id.ok()) return;  // an approval the policy answered: nothing waits
+  if (event == "approval") {
+    if (auto waiting = approvals_.find(*approval_id); waiting != approvals_.end()) {
+      executor_.Cancel(waiting->second.timer);
+      approvals_.erase(waiting);
+    }
+    return;
+  }
+  const TimerId timer = executor_.RunAfter(approval_timeout_, [this, id = *approval_id] {
+    if (approvals_.erase(id) == 0) return;
+    spdlog::info("approval request {} was not decided in time; declining it", id);
+    if (turns_) turns_->DecideApproval(id, "decline", "timeout");
+  });
+  json::error_code ec;
+  json::value request = json::parse(data, ec);
+  WaitingApproval waiting{injection_id, "", "", timer};
+  if (!ec && request.is_object()) {
+    const json::object& fields = request.get_object();
+    if (const json::value* v = fields.if_contains("kind"); v && v->is_string()) {
+      waiting.kind = std::string(v->get_string());
+    }
+    if (const json::value* v = fields.if_contains("subject"); v && v->is_string()) {
+      waiting.subject = std::string(v->get_string());
+    }
+  }
+  approvals_[*approval_id] = std::move(waiting);
+}
+
+void WorkerCore::HandleApprovalDecide(std::string_view body) {
+  Result<protocol::ApprovalDecision> decision = protocol::ParseApprovalDecision(body);
+  if (!decision.ok()) {
+    spdlog::warn("ignoring bad approval_decide from router: {}", decision.status().message());
+    return;
+  }
+  if (!approvals_.contains(decision->approval_id)) {
+    // Already answered (its time ran out, or its turn ended) as the decision travelled.
+    spdlog::info("approval {} is no longer waiting; the decision arrived too late",
+                 decision->approval_id);
+    return;
+  }
+  if (turns_) turns_->DecideApproval(decision->approval_id, decision->decision, "person");
+}
+
+std::map<std::string, std::string> WorkerCore::pending_approvals() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, waiting] : approvals_) out[id] = waiting.injection_id;
+  return out;
 }
 
 void WorkerCore::FlushOutbox() {

@@ -96,5 +96,22 @@ TEST(AgentSettingsTest, OpenAiNeedsBaseUrlAndModel) {
   EXPECT_EQ(s->openai.idle_timeout_seconds, 30);
 }
 
+TEST(AgentSettingsTest, AskPolicyAndItsTimeout) {
+  Result<AgentSettings> s = ParseAgentSettings(
+      json::parse(R"({"kind":"claude","approval_timeout_seconds":45,"claude":{"approval_decision":"ask"},"codex":{"approval_decision":"ask"}})")
+          .as_object(),
+      "agent");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->claude.approval_decision, "ask");
+  EXPECT_EQ(s->codex.approval_decision, "ask");
+  EXPECT_EQ(s->approval_timeout_seconds, 45);
+  EXPECT_EQ(AgentSettings{}.approval_timeout_seconds, 300);
+  Result<AgentSettings> bad =
+      ParseAgentSettings(json::parse(R"({"approval_timeout_seconds":0})").as_object(), "agent");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("agent.approval_timeout_seconds"), std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace codeswarm

@@ -207,6 +207,23 @@ TEST(ClaudeTurnMapperTest, SubagentMessagesAreIgnored) {
   EXPECT_TRUE(sink.usages.empty());
 }
 
+TEST(ClaudeTurnMapperTest, AskPolicyAnswersWithThePersonsDecision) {
+  for (const char* decided : {"accept", "decline"}) {
+    RecordingSink sink;
+    sink.ask_answer = decided;
+    ClaudeTurnMapper mapper(sink, "ask");
+    auto answer = mapper.OnMessage(Line(
+        R"({"type":"control_request","request_id":"q1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"touch x"}}})"));
+    ASSERT_TRUE(answer.has_value());
+    ASSERT_EQ(sink.approvals.size(), 1u);
+    EXPECT_EQ(sink.approvals[0], (RecordedApproval{"tool", "Bash: touch x", "ask"}));
+    json::value parsed = json::parse(*answer);
+    EXPECT_EQ(parsed.at("response").at("response").at("behavior"),
+              std::string(decided) == "accept" ? "allow" : "deny")
+        << *answer;
+  }
+}
+
 TEST(ClaudeTurnMapperTest, UnknownControlRequestsGetAnErrorAnswer) {
   RecordingSink sink;
   ClaudeTurnMapper mapper(sink, "accept");

@@ -93,7 +93,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "payload: expected an object, got a list", kR1},
         BadLine{"UnknownCommand", Cmd("swarm_luanch", "{}"), RejectCode::kUnknownCommand,
                 "unknown command \"swarm_luanch\" (known: swarm_launch, inject, interrupt, "
-                "swarm_list, swarm_status, swarm_terminate, subscribe)",
+                "swarm_list, swarm_status, swarm_terminate, subscribe, approval_decide)",
                 kR1}),
     [](const auto& info) { return info.param.name; });
 
@@ -167,7 +167,26 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"SubscribeNegativeSeq", Cmd("subscribe", R"({"since_seq":-1})"),
                 RejectCode::kInvalidPayload, "payload.since_seq: expected an integer from 0 to 9223372036854775807, got integer -1", kR1},
         BadLine{"SubscribeEmptySwarm", Cmd("subscribe", R"({"swarm_id":""})"),
-                RejectCode::kInvalidPayload, "payload.swarm_id: must not be empty", kR1}),
+                RejectCode::kInvalidPayload, "payload.swarm_id: must not be empty", kR1},
+        BadLine{"DecideWithoutDecision",
+                Cmd("approval_decide", R"({"swarm_id":"s-1","node_id":0,"approval_id":"a-1"})"),
+                RejectCode::kInvalidPayload, "payload.decision: missing (required)", kR1},
+        BadLine{"DecideMaybe",
+                Cmd("approval_decide",
+                    R"({"swarm_id":"s-1","node_id":0,"approval_id":"a-1","decision":"maybe"})"),
+                RejectCode::kInvalidPayload,
+                "payload.decision: expected one of \"accept\", \"decline\", got \"maybe\"", kR1},
+        BadLine{"DecideNegativeNode",
+                Cmd("approval_decide",
+                    R"({"swarm_id":"s-1","node_id":-1,"approval_id":"a-1","decision":"accept"})"),
+                RejectCode::kInvalidPayload,
+                "payload.node_id: expected an integer from 0 to 7, got integer -1", kR1},
+        BadLine{"DecideApprovalIdWithSpace",
+                Cmd("approval_decide",
+                    R"({"swarm_id":"s-1","node_id":0,"approval_id":"a 1","decision":"accept"})"),
+                RejectCode::kInvalidPayload,
+                "payload.approval_id: expected an id such as \"a-0c1d2e3f4a5b\", got \"a 1\"",
+                kR1}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ClientProtocolTest, ParsesLaunch) {
@@ -182,6 +201,20 @@ TEST(ClientProtocolTest, ParsesLaunch) {
   EXPECT_EQ(launch.nodes, 4);
   EXPECT_EQ(launch.system_prompt, "be brief");
   EXPECT_EQ(launch.agent_json, R"({"kind":"mock"})");
+}
+
+TEST(ClientProtocolTest, ParsesApprovalDecide) {
+  auto parsed = ParseCommandLine(
+      Cmd("approval_decide",
+          R"({"swarm_id":"s-1","node_id":3,"approval_id":"a-0c1d2e3f4a5b","decision":"decline"})"),
+      {});
+  ASSERT_TRUE(std::holds_alternative<Command>(parsed));
+  EXPECT_EQ(std::get<Command>(parsed).kind, CommandKind::kApprovalDecide);
+  const auto& decide = std::get<ApprovalDecidePayload>(std::get<Command>(parsed).payload);
+  EXPECT_EQ(decide.swarm_id, "s-1");
+  EXPECT_EQ(decide.node_id, 3);
+  EXPECT_EQ(decide.approval_id, "a-0c1d2e3f4a5b");
+  EXPECT_EQ(decide.decision, "decline");
 }
 
 TEST(ClientProtocolTest, ParsesSubscribeWithAndWithoutItsOptionalFields) {

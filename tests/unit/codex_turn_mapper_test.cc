@@ -116,6 +116,19 @@ TEST(CodexTurnMapperTest, UntrustedCommandIsAnsweredPerPolicyAndReported) {
   EXPECT_EQ(t.sink.calls.front(), "approval");
 }
 
+TEST(CodexTurnMapperTest, AskPolicyAnswersWithThePersonsDecision) {
+  for (const char* decided : {"accept", "decline"}) {
+    RecordingSink sink;
+    sink.ask_answer = decided;
+    TokenUsage usage;
+    CodexTurnMapper mapper(sink, "ask", &usage);
+    ServerRequestAnswer answer = mapper.OnServerRequest(
+        "item/commandExecution/requestApproval", json::parse(R"({"command":"ls"})").as_object());
+    EXPECT_EQ(sink.approvals, (std::vector<RecordedApproval>{{"command", "ls", "ask"}}));
+    EXPECT_EQ(json::serialize(answer.result), std::string(R"({"decision":")") + decided + "\"}");
+  }
+}
+
 TEST(CodexTurnMapperTest, DeclinedCommandIsReportedAndTheTurnStillCompletes) {
   std::deque<ReplayedTurn> turns = Replay("transcript_cmd_decline.jsonl", "decline");
   ASSERT_EQ(turns.size(), 1u);

@@ -27,11 +27,14 @@ class RecordingSink : public TurnSink {
     usages.push_back(u);
     calls.push_back("usage");
   }
-  void Approval(std::string_view kind, std::string_view subject,
-                std::string_view decision) override {
-    approvals.push_back({std::string(kind), std::string(subject), std::string(decision)});
+  // Records the policy; answers it, or `ask_answer` when the policy is "ask".
+  std::string Approval(std::string_view kind, std::string_view subject,
+                       std::string_view policy) override {
+    approvals.push_back({std::string(kind), std::string(subject), std::string(policy)});
     calls.push_back("approval");
+    return policy == "ask" ? ask_answer : std::string(policy);
   }
+  std::string ask_answer = "decline";
 
   std::string StreamedText() const {
     std::string out;

@@ -74,6 +74,11 @@ class FakeTurns : public Turns {
   }
   void Interrupt(const std::string& injection_id) override { interrupts.push_back(injection_id); }
   void TimeOut(const std::string& injection_id) override { timeouts.push_back(injection_id); }
+  // Recorded as "<approval_id> <decision> <decided_by>".
+  void DecideApproval(const std::string& approval_id, const std::string& decision,
+                      const std::string& decided_by) override {
+    decisions.push_back(approval_id + " " + decision + " " + decided_by);
+  }
   void Shutdown(const std::string& reason, TurnOutcome::Status ending) override {
     ++shutdowns;
     if (stopped) return;
@@ -99,6 +104,7 @@ class FakeTurns : public Turns {
   std::vector<TurnRequest> queued;  // enqueued and not yet completed
   std::vector<std::string> interrupts;
   std::vector<std::string> timeouts;
+  std::vector<std::string> decisions;
   int shutdowns = 0;
   bool stopped = false;
   std::string stop_reason;
@@ -138,7 +144,9 @@ class WorkerCoreTest : public ::testing::Test {
           }
           auto turns = std::make_unique<FakeTurns>(std::move(emit));
           turns_ = turns.get();
-          return TurnsMade{std::move(turns), turn_timeout_, "mock"};
+          TurnsMade made{std::move(turns), turn_timeout_, "mock"};
+          made.approval_timeout = approval_timeout_;
+          return made;
         },
         [this](int code) { exit_code_ = code; });
   }
@@ -170,6 +178,7 @@ class WorkerCoreTest : public ::testing::Test {
   FakeLink link_;
   test_support::ManualExecutor executor_;
   Duration turn_timeout_{0};
+  Duration approval_timeout_ = std::chrono::seconds(300);
   std::unique_ptr<WorkerCore> core_;
   FakeTurns* turns_ = nullptr;
   int makes_ = 0;

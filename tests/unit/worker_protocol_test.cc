@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <string>
 
 #include "protocol/event_line.h"
@@ -44,6 +46,41 @@ TEST(WorkerProtocolTest, AcceptedEventSplicesIntoAClientLineWithTheRoutersIds) {
             R"("timestamp":"2026-01-01T00:00:00.000Z","event":"usage","data":{"swarm_id":"s-1",)"
             R"("job_id":"j-1","node_id":0,"injection_id":"i-1", "total_tokens" : 42 }})"
             "\n");
+}
+
+TEST(WorkerProtocolTest, ApprovalRequestIsARuntimeEvent) {
+  EXPECT_TRUE(ParseEventBody(
+                  R"(3 i-1 approval_request {"approval_id":"a-1","kind":"command","subject":"ls"})")
+                  .ok());
+}
+
+TEST(WorkerProtocolTest, HelloCarriesWaitingApprovalsBothWays) {
+  Hello hello;
+  hello.swarm_id = "s-1";
+  hello.instance = "w-1";
+  hello.holding = {"i-1"};
+  hello.approvals = {{"a-1", "i-1", "command", "touch x"}};
+  std::string line = FormatMessage("hello", HelloToJson(hello));
+  Result<Hello> parsed = ParseHello(SplitWorkerLine(line.substr(0, line.size() - 1))->body);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->approvals, hello.approvals);
+  // A worker that waits on nothing says nothing (and an older worker's hello still parses).
+  hello.approvals.clear();
+  EXPECT_EQ(HelloToJson(hello).if_contains("approvals"), nullptr);
+  EXPECT_FALSE(ParseHello(R"({"protocol":"codeswarm.worker.v2","swarm_id":"s","node_id":0,)"
+                          R"("instance":"w","approvals":[{"approval_id":"a 1","injection_id":"i"}]})")
+                   .ok());
+}
+
+TEST(WorkerProtocolTest, ApprovalDecisionIsParsedAndChecked) {
+  Result<ApprovalDecision> d = ParseApprovalDecision(R"({"approval_id":"a-1","decision":"accept"})");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->approval_id, "a-1");
+  EXPECT_EQ(d->decision, "accept");
+  EXPECT_FALSE(ParseApprovalDecision(R"({"approval_id":"a-1","decision":"yes"})").ok());
+  EXPECT_FALSE(ParseApprovalDecision(R"({"decision":"accept"})").ok());
+  EXPECT_EQ(boost::json::serialize(ApprovalDecisionToJson(*d)),
+            R"({"approval_id":"a-1","decision":"accept"})");
 }
 
 }  // namespace

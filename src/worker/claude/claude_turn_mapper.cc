@@ -96,8 +96,9 @@ std::optional<std::string> ClaudeTurnMapper::OnControlRequest(const json::object
   static const json::value kNoInput = json::object{};
   const json::value* input = request.if_contains("input");
   if (input == nullptr) input = &kNoInput;
-  bool allow = decision_ == "accept";
-  sink_.Approval("tool", ToolSubject(StringAt(request, "tool_name"), *input), decision_);
+  const bool allow =
+      sink_.Approval("tool", ToolSubject(StringAt(request, "tool_name"), *input), decision_) ==
+      "accept";
   return PermissionAnswerLine(request_id, allow, *input, kDenyMessage);
 }
 

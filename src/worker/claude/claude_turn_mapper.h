@@ -11,7 +11,7 @@
 //                          claude's own error notices (is_api_error_message, model
 //                          "<synthetic>") are not model text and are skipped.
 //   control_request can_use_tool -> Approval("tool", ToolSubject(tool, input), decision), and
-//                          the answer (allow with the input unchanged, or deny) to write back
+//                          per what it returns the answer (allow with the input unchanged, or deny) to write back
 //   other control_request  -> answered with an error (Codeswarm serves no hooks or MCP)
 //   result                 -> the end: Message(collected texts joined by "\n\n"), Usage
 //                          (UsageFromResult), and the outcome: completed; interrupted when an
@@ -34,7 +34,8 @@ namespace codeswarm::worker::claude {
 
 class ClaudeTurnMapper {
  public:
-  // `decision` is "accept" or "decline". Borrows `sink`.
+  // `decision` is "accept", "decline" or "ask" (the sink then returns a person's answer).
+  // Borrows `sink`.
   ClaudeTurnMapper(TurnSink& sink, std::string decision);
 
   // Feeds one message. Returns the line to write back to claude (the answer to its control

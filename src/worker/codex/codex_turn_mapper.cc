@@ -174,8 +174,7 @@ ServerRequestAnswer CodexTurnMapper::OnServerRequest(std::string_view method,
     std::string command(StringAt(params, "command"));
     if (command.empty()) command = JoinField(params, "commandActions", "command");
     if (command.empty()) command = "(command not given)";
-    sink_.Approval("command", command, decision_);
-    answer.result = {{"decision", decision_}};
+    answer.result = {{"decision", sink_.Approval("command", command, decision_)}};
   } else if (method == "item/fileChange/requestApproval") {
     std::string files;
     auto known = file_changes_.find(std::string(StringAt(params, "itemId")));
@@ -184,8 +183,7 @@ ServerRequestAnswer CodexTurnMapper::OnServerRequest(std::string_view method,
       files = "write access under " + std::string(StringAt(params, "grantRoot"));
     }
     if (files.empty()) files = "(files not given)";
-    sink_.Approval("file_change", files, decision_);
-    answer.result = {{"decision", decision_}};
+    answer.result = {{"decision", sink_.Approval("file_change", files, decision_)}};
   } else {
     sink_.Approval("tool", method, "decline");
     answer.error_code = -32601;

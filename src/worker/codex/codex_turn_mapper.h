@@ -9,8 +9,9 @@
 //   item/completed (agentMessage) -> collected; Message(all of them joined by "\n\n") at the end
 //   thread/tokenUsage/updated     -> Usage at the end: how much codex's thread total grew during
 //                                    this turn (= the sum of `last` over the turn's model calls)
-//   item/commandExecution/requestApproval -> Approval("command", <command line>, decision)
-//   item/fileChange/requestApproval       -> Approval("file_change", <paths>, decision)
+//   item/commandExecution/requestApproval -> Approval("command", <command line>, decision),
+//                                            answered with what it returns
+//   item/fileChange/requestApproval       -> Approval("file_change", <paths>, decision), same
 //   any other server request      -> answered with an error, reported as Approval("tool",
 //                                    <method>, "decline")
 //   error (willRetry false)       -> remembered as the turn's error
@@ -42,7 +43,7 @@ struct ServerRequestAnswer {
 
 class CodexTurnMapper {
  public:
-  // `decision` is "accept" or "decline". `thread_usage` is codex's running token total for the
+  // `decision` is "accept", "decline" or "ask" (the sink then returns a person's answer). `thread_usage` is codex's running token total for the
   // thread; the caller keeps it across turns and the mapper updates it. Borrows `sink` and
   // `thread_usage`.
   CodexTurnMapper(TurnSink& sink, std::string decision, TokenUsage* thread_usage);
