@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +10,33 @@
 #include <cerrno>
 
 namespace codeswarm {
+namespace {
+
+// write() to the child's stdin that returns EPIPE instead of raising SIGPIPE when the child has
+// closed it (a command may exit before it reads all of its input), whatever this process does
+// with SIGPIPE: the signal is blocked in this thread for the call and, if the write raised it,
+// taken.
+ssize_t WriteWithoutSigpipe(int fd, const char* data, std::size_t size) {
+  sigset_t pipe_only;
+  sigset_t old_mask;
+  ::sigemptyset(&pipe_only);
+  ::sigaddset(&pipe_only, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+  sigset_t pending_before;
+  ::sigpending(&pending_before);
+  const ssize_t put = ::write(fd, data, size);
+  const int saved_errno = errno;
+  if (put < 0 && saved_errno == EPIPE && !::sigismember(&old_mask, SIGPIPE) &&
+      !::sigismember(&pending_before, SIGPIPE)) {
+    const timespec no_wait{0, 0};
+    ::sigtimedwait(&pipe_only, nullptr, &no_wait);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = saved_errno;
+  return put;
+}
+
+}  // namespace
 
 Result<RunResult> RunCommand(const std::vector<std::string>& argv, const RunOptions& options) {
   SpawnOptions spawn;
@@ -83,8 +111,8 @@ Result<RunResult> RunCommand(const std::vector<std::string>& argv, const RunOpti
     drain(out_i, out, result.stdout_text);
     drain(err_i, err, result.stderr_text);
     if (in_i >= 0 && fds[in_i].revents != 0) {
-      ssize_t put = ::write(in, options.stdin_data.data() + written,
-                            options.stdin_data.size() - written);
+      ssize_t put = WriteWithoutSigpipe(in, options.stdin_data.data() + written,
+                                        options.stdin_data.size() - written);
       if (put > 0) written += static_cast<std::size_t>(put);
       if ((put < 0 && errno != EAGAIN && errno != EINTR) || written == options.stdin_data.size()) {
         child.CloseStdin();

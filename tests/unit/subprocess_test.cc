@@ -33,6 +33,21 @@ TEST(RunCommandTest, FeedsStdinWithoutAShell) {
   EXPECT_TRUE(r->status.success());
 }
 
+TEST(RunCommandTest, ACommandThatExitsWithoutReadingItsInputIsNoSigpipe) {
+  // SIGPIPE at its default (it kills), as in a program that does not ignore it: more input than
+  // a pipe holds, to a command that never reads it.
+  struct sigaction old_action{};
+  struct sigaction default_action{};
+  default_action.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &default_action, &old_action);
+  RunOptions options;
+  options.stdin_data = std::string(4 << 20, 'x');
+  auto r = RunCommand({"/bin/sh", "-c", "exit 7"}, options);
+  ::sigaction(SIGPIPE, &old_action, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status.code, 7);
+}
+
 TEST(RunCommandTest, ArgumentsAreNeverInterpretedByAShell) {
   auto r = RunCommand({"printf", "%s", "$(echo pwned); `id`"}, {});
   ASSERT_TRUE(r.ok());
