@@ -1,0 +1,122 @@
+// The web UI in a real browser (Debian's chromium through playwright-core) against the real
+// router binary: what a person does on the page, and what another origin cannot do.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+
+import { eventually, launchBrowser, openPage, startRouter } from './harness.mjs';
+
+const card = (node) => `.node-card[data-node="${node}"]`;
+
+async function waitConnected(page) {
+  await page.locator('#connection[data-state="open"]').waitFor({ timeout: 20000 });
+}
+
+// Launches a mock swarm from the dialog; returns its id once every node is connected.
+async function launchFromPage(page, { nodes, chunks, delayMs }) {
+  await page.click('#launch-open');
+  await page.fill('#launch-form input[name="nodes"]', String(nodes));
+  await page.fill('#launch-form textarea[name="system_prompt"]', 'You are a test swarm.');
+  await page.selectOption('#launch-form select[name="kind"]', 'mock');
+  await page.fill('#launch-form input[name="chunks"]', String(chunks));
+  await page.fill('#launch-form input[name="chunk_delay_ms"]', String(delayMs));
+  await page.click('#launch-form button[type="submit"]');
+  await page.locator('#swarm-title').filter({ hasText: /^s-/ }).waitFor({ timeout: 20000 });
+  const swarmId = await page.textContent('#swarm-title');
+  for (let node = 0; node < nodes; node++) {
+    await page.locator(`${card(node)}[data-state="idle"]`).waitFor({ timeout: 30000 });
+  }
+  return swarmId;
+}
+
+async function sendPrompt(page, nodes, text) {
+  await page.fill('#prompt-nodes', nodes);
+  await page.fill('#prompt', text);
+  await page.press('#prompt', 'Enter');
+}
+
+test('a person launches, injects, watches it stream, interrupts one node, reloads and terminates', async (t) => {
+  const router = await startRouter(t);
+  const browser = await launchBrowser(t);
+  const { page, errors } = await openPage(browser, router.url);
+  await waitConnected(page);
+
+  const swarmId = await launchFromPage(page, { nodes: 4, chunks: 60, delayMs: 100 });
+  await sendPrompt(page, 'all', 'hello **swarm**');
+  await eventually(async () => (await page.inputValue('#prompt')) === '', 'Enter to send the prompt and clear the box');
+
+  // Partial text on every node while its turn still runs (before turn_complete).
+  for (let node = 0; node < 4; node++) {
+    const streaming = page.locator(`${card(node)} .turn[data-status="running"] .answer.streaming`);
+    await streaming.waitFor({ timeout: 20000 });
+    assert.match(await streaming.textContent(), /\S/);
+  }
+  await page.click(`${card(1)} button.interrupt`);
+  await page.locator(`${card(1)} .turn[data-status="interrupted"]`).waitFor({ timeout: 20000 });
+  for (const node of [0, 2, 3]) {
+    await page.locator(`${card(node)} .turn[data-status="completed"]`).waitFor({ timeout: 30000 });
+  }
+  // The finished answer is rendered as Markdown: the prompt's **swarm** became <strong>.
+  assert.equal(await page.textContent(`${card(0)} .answer strong`), 'swarm');
+
+  // A reload shows the history from the journal.
+  await page.reload();
+  await waitConnected(page);
+  await page.click(`li[data-swarm="${swarmId}"] button`);
+  await page.locator(`${card(0)} .turn[data-status="completed"]`).waitFor({ timeout: 20000 });
+  await page.locator(`${card(1)} .turn[data-status="interrupted"]`).waitFor({ timeout: 20000 });
+  assert.match(await page.textContent(`${card(2)} .answer`), /node 2 heard: hello swarm/);
+  await page.click('button[data-tab="3"]');
+  await page.locator('#transcript .turn[data-status="completed"]').waitFor({ timeout: 20000 });
+  assert.equal(await page.locator('#transcript .turn').count(), 1, 'one turn, not doubled');
+  assert.equal(await page.textContent('#transcript .turn .prompt'), 'hello **swarm**');
+  assert.match(await page.textContent('#transcript .turn .usage'), /tokens: \d+ in/);
+
+  await page.click('#terminate');
+  await page.click('#confirm-form button[type="submit"]');
+  await page.locator(`li[data-swarm="${swarmId}"] .badge.status-terminated`).waitFor({ timeout: 30000 });
+  assert.deepEqual(errors, [], 'no console errors (a CSP violation would be one)');
+});
+
+test('the page reconnects after a router restart and shows every turn once', async (t) => {
+  const router = await startRouter(t);
+  const browser = await launchBrowser(t);
+  const { page, errors } = await openPage(browser, router.url);
+  await waitConnected(page);
+  await launchFromPage(page, { nodes: 2, chunks: 2, delayMs: 0 });
+  await sendPrompt(page, '0-1', 'before the restart');
+  await page.locator(`${card(1)} .turn[data-status="completed"]`).waitFor({ timeout: 20000 });
+
+  await router.restart();
+  await waitConnected(page);
+  for (let node = 0; node < 2; node++) {
+    await page.locator(`${card(node)}[data-state="idle"]`).waitFor({ timeout: 30000 });
+  }
+  await sendPrompt(page, '0', 'after the restart');
+  await page.click('button[data-tab="0"]');
+  await eventually(async () => (await page.locator('#transcript .turn[data-status="completed"]').count()) === 2,
+    'both turns of node 0 completed');
+  assert.equal(await page.locator('#transcript .turn').count(), 2, 'no turn lost or doubled');
+  assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e)), []);
+});
+
+test('a page of another origin cannot open the WebSocket', async (t) => {
+  const router = await startRouter(t);
+  // The other origin: a page on another port of the same machine trying the router's /ws.
+  const other = http.createServer((request, response) => {
+    response.setHeader('Content-Type', 'text/html');
+    response.end(`<script>
+      const ws = new WebSocket('ws://127.0.0.1:${router.httpPort}/ws');
+      ws.onopen = () => { document.title = 'opened'; };
+      ws.onerror = () => { document.title = 'refused'; };
+    </script>`);
+  });
+  await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+  t.after(() => other.close());
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${other.address().port}/`);
+  await eventually(async () => (await page.title()) !== '', 'the socket opened or failed');
+  assert.equal(await page.title(), 'refused');
+  assert.match(router.log(), /WebSocket refused: Origin "http:\/\/127\.0\.0\.1:\d+" is not this page's own/);
+});
