@@ -17,6 +17,7 @@
 #include "cli/exit_codes.h"
 #include "cli/node_spec.h"
 #include "cli/session.h"
+#include "cli/ui_command.h"
 
 namespace codeswarm::cli {
 namespace {
@@ -98,6 +99,16 @@ CommandEntry AddRouter(CLI::App& app, const GlobalOptions& global, const Wiring&
   return {command, [&global, &wiring, log_to_file] {
             return RunRouterCommand(global, wiring, *log_to_file);
           }};
+}
+
+CommandEntry AddUi(CLI::App& app, const GlobalOptions& global) {
+  auto no_browser = std::make_shared<bool>(false);
+  CLI::App* command = AddCommand(app, "ui",
+                                 "Print the web UI's address (and open it in a browser when one "
+                                 "can be shown)",
+                                 "codeswarm ui");
+  command->add_flag("--no-browser", *no_browser, "Only print the address");
+  return {command, [&global, no_browser] { return OpenUi(global, !*no_browser); }};
 }
 
 CommandEntry AddWorker(CLI::App& app, const Wiring& wiring) {
@@ -318,6 +329,7 @@ int Main(int argc, char** argv, const Wiring& wiring) {
                       "codeswarm terminate s-3f9a1c2e", kTerminateTimeoutSeconds,
                       "waiting for the swarm to stop", Terminate),
       AddAttach(app, global),
+      AddUi(app, global),
       AddRouter(app, global, wiring),
       AddWorker(app, wiring),
   };

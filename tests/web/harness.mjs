@@ -9,10 +9,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import {
-  codeswarmBinary, eventually, freePort, killProcessesWithEnv, tempDir, within,
+  codeswarmBinary, eventually, freePort, killProcessesWithEnv, run, tempDir, within,
 } from '../openclaw/harness.mjs';
 
-export { eventually, freePort, tempDir, within };
+export { codeswarmBinary, eventually, freePort, run, tempDir, within };
 
 function canConnect(port) {
   return new Promise((resolve) => {
@@ -65,7 +65,7 @@ export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
   });
   await start();
   return {
-    dir, port, httpPort, url: `http://127.0.0.1:${httpPort}/`,
+    dir, port, httpPort, configPath, url: `http://127.0.0.1:${httpPort}/`,
     log: () => fs.readFileSync(path.join(dir, 'router.out'), 'utf8'),
     restart: async () => { await stop(); await start(); },
   };

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 
-import { eventually, launchBrowser, openPage, startRouter } from './harness.mjs';
+import {
+  codeswarmBinary, eventually, launchBrowser, openPage, run, startRouter,
+} from './harness.mjs';
 
 const card = (node) => `.node-card[data-node="${node}"]`;
 
@@ -119,4 +121,13 @@ test('a page of another origin cannot open the WebSocket', async (t) => {
   await eventually(async () => (await page.title()) !== '', 'the socket opened or failed');
   assert.equal(await page.title(), 'refused');
   assert.match(router.log(), /WebSocket refused: Origin "http:\/\/127\.0\.0\.1:\d+" is not this page's own/);
+});
+
+test('codeswarm ui prints the page\'s address', async (t) => {
+  const router = await startRouter(t);
+  const plain = await run([codeswarmBinary, '--config', router.configPath, '--no-autostart', 'ui', '--no-browser']);
+  assert.equal(plain.code, 0, plain.err);
+  assert.equal(plain.out, `${router.url}\n`);
+  const json = await run([codeswarmBinary, '--config', router.configPath, '--no-autostart', '--json', 'ui', '--no-browser']);
+  assert.deepEqual(JSON.parse(json.out), { url: router.url });
 });
