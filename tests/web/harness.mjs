@@ -9,10 +9,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import {
-  codeswarmBinary, eventually, freePort, killProcessesWithEnv, run, tempDir, within,
+  codeswarmBinary, eventually, freePort, killProcessesWithEnv, repoRoot, run, tempDir, within,
 } from '../openclaw/harness.mjs';
 
-export { codeswarmBinary, eventually, freePort, run, tempDir, within };
+export { codeswarmBinary, eventually, freePort, repoRoot, run, tempDir, within };
 
 function canConnect(port) {
   return new Promise((resolve) => {
