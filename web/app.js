@@ -3,7 +3,7 @@
 // follows an event, batched per animation frame.
 import { Connection } from "./connection.js";
 import { Model } from "./model.js";
-import { el, nodeCard, swarmListItem, turnElement } from "./view.js";
+import { el, nodeCard, swarmListItem, turnElement, turnShape, updateTurnElement } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new Model();
@@ -91,7 +91,7 @@ function drawSwarm(swarm) {
       const busy = !!last && (last.status === "running" || last.status === "delivered");
       const card = cached(`card:${node.id}`, `${node.state}|${node.hostname}|${node.reason}|${busy}`,
         () => nodeCard(node, busy, { onInterrupt: (id) => interrupt([id]), onOpen: openTab }));
-      const turn = last ? cached(`card-turn:${node.id}:${last.injection_id}`, last.rev, () => turnElement(last, { compact: true, onApprove: approve }))
+      const turn = last ? cachedTurn(`card-turn:${node.id}`, last, true)
         : cached(`card-empty:${node.id}`, 0, () => el("div", { class: "empty", text: "no turns yet" }));
       replaceIfDifferent(card.querySelector(".turn-slot"), [turn]);
       return card;
@@ -100,7 +100,7 @@ function drawSwarm(swarm) {
   } else {
     const node = swarm.nodes.get(tab);
     if (!node) return;
-    const turns = node.turns.map((turn) => cached(`turn:${node.id}:${turn.injection_id}`, turn.rev, () => turnElement(turn, { onApprove: approve })));
+    const turns = node.turns.map((turn) => cachedTurn(`turn:${node.id}`, turn, false));
     const box = $("transcript");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     replaceIfDifferent(box, turns.length ? turns : [el("p", { class: "empty", text: "no turns yet" })]);
@@ -114,6 +114,21 @@ function cached(key, version, build) {
   const element = build();
   drawn.set(key, { version, element });
   return element;
+}
+
+// A turn's element: rebuilt when its shape changed, else only its streaming text updated.
+function cachedTurn(prefix, turn, compact) {
+  const key = `${prefix}:${turn.injection_id}`;
+  const hit = drawn.get(key);
+  if (hit && hit.rev === turn.rev) return hit.element;
+  const shape = turnShape(turn);
+  if (hit && hit.shape === shape) {
+    updateTurnElement(hit.element, turn, compact);
+  } else {
+    drawn.set(key, { shape, element: turnElement(turn, { compact, onApprove: approve }) });
+  }
+  drawn.get(key).rev = turn.rev;
+  return drawn.get(key).element;
 }
 
 function replaceIfDifferent(parent, children) {

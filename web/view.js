@@ -36,6 +36,26 @@ export function swarmListItem(model, swarm, selected, onSelect) {
       ].filter(Boolean).join(" · ") })));
 }
 
+// A grid card shows the end of a streaming answer only: laying out all of 16 long answers in
+// every frame is what would make the page slow.
+const CARD_TAIL = 1200;
+
+function streamingText(turn, compact) {
+  return compact && turn.text.length > CARD_TAIL ? "…" + turn.text.slice(-CARD_TAIL) : turn.text;
+}
+
+// What a turn's element shows apart from the streaming text: when only the text moved, the
+// element is updated in place (updateTurnElement) instead of rebuilt.
+export function turnShape(turn) {
+  return `${turn.status}|${turn.prompt !== null}|${turn.approvals.length}|${turn.approvals.map((a) => a.decision ?? "").join()}|${turn.answer !== null}|${turn.error ?? ""}|${turn.usage !== null}|${turn.text !== ""}`;
+}
+
+// Puts the turn's new streaming text into `element` (built by turnElement for the same shape).
+export function updateTurnElement(element, turn, compact) {
+  const streaming = element.querySelector(".answer.streaming");
+  if (streaming) streaming.textContent = streamingText(turn, compact);
+}
+
 // One turn of a node's transcript.
 export function turnElement(turn, { compact = false, onApprove } = {}) {
   const box = el("article", { class: `turn turn-${turn.status}`, "data-injection": turn.injection_id, "data-status": turn.status });
@@ -52,7 +72,7 @@ export function turnElement(turn, { compact = false, onApprove } = {}) {
     answer.classList.add("answer");
     box.append(answer);
   } else if (turn.text) {
-    box.append(el("div", { class: "answer streaming", text: turn.text }));
+    box.append(el("div", { class: "answer streaming", text: streamingText(turn, compact) }));
   }
   if (turn.error) box.append(el("div", { class: "error", role: "alert", text: turn.error }));
   if (turn.usage && !compact) box.append(usageElement(turn.usage));

@@ -131,3 +131,52 @@ test('codeswarm ui prints the page\'s address', async (t) => {
   const json = await run([codeswarmBinary, '--config', router.configPath, '--no-autostart', '--json', 'ui', '--no-browser']);
   assert.deepEqual(JSON.parse(json.out), { url: router.url });
 });
+
+test('nothing an agent writes is executed: its answer is shown as text', async (t) => {
+  const reply = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>' +
+    ' [click](javascript:document.title="pwned") **bold** [docs](https://example.com/x)';
+  const router = await startRouter(t, { agent: { kind: 'mock', mock: { reply, chunks: 3 } } });
+  const browser = await launchBrowser(t);
+  const { page, errors } = await openPage(browser, router.url);
+  await waitConnected(page);
+  await launchFromPage(page, { nodes: 1, chunks: 3, delayMs: 0 });
+  await sendPrompt(page, 'all', 'anything');
+  const answer = page.locator(`${card(0)} .turn[data-status="completed"] .answer`);
+  await answer.waitFor({ timeout: 20000 });
+  assert.match(await answer.textContent(), /<img src=x onerror=/);
+  assert.equal(await answer.locator('img, script').count(), 0);
+  assert.equal(await answer.locator('strong').textContent(), 'bold');
+  const links = await answer.locator('a').evaluateAll((as) => as.map((a) => [a.href, a.rel]));
+  assert.deepEqual(links, [['https://example.com/x', 'noopener noreferrer nofollow']]);
+  assert.notEqual(await page.title(), 'pwned');
+  assert.deepEqual(errors, []);
+});
+
+test('16 nodes streaming at full speed leave the page responsive', async (t) => {
+  // 2,000 deltas of 5 characters per node, 1 ms apart.
+  const router = await startRouter(t, { agent: { kind: 'mock', mock: { reply: 'word '.repeat(2000) } } });
+  const browser = await launchBrowser(t);
+  const { page, errors } = await openPage(browser, router.url);
+  await waitConnected(page);
+  await launchFromPage(page, { nodes: 16, chunks: 2000, delayMs: 1 });
+  await sendPrompt(page, 'all', 'stream as fast as you can');
+  await eventually(async () => (await page.locator('.answer.streaming').count()) === 16, 'all 16 nodes streaming', 30000);
+  // While they stream: frames keep coming, and a tab opens at once.
+  const frames = await page.evaluate(() => new Promise((resolve) => {
+    let count = 0;
+    const end = performance.now() + 1000;
+    const tick = () => { count++; if (performance.now() < end) requestAnimationFrame(tick); else resolve(count); };
+    requestAnimationFrame(tick);
+  }));
+  const started = Date.now();
+  await page.click('button[data-tab="9"]');
+  await page.locator('#transcript .turn').waitFor({ timeout: 5000 });
+  const tabMs = Date.now() - started;
+  t.diagnostic(`while 16 nodes streamed: ${frames} frames in 1 s, a tab opened in ${tabMs} ms`);
+  for (let node = 0; node < 16; node++) {
+    await page.locator(`${card(node)} .turn[data-status="completed"]`).or(page.locator('#transcript .turn[data-status="completed"]')).first().waitFor({ timeout: 60000 });
+  }
+  assert.ok(frames >= 10, `only ${frames} frames in a second while 16 nodes streamed`);
+  assert.ok(tabMs < 3000, `a tab took ${tabMs} ms to open while 16 nodes streamed`);
+  assert.deepEqual(errors, []);
+});
