@@ -1,6 +1,7 @@
 // The web UI in a real browser (Debian's chromium through playwright-core) against the real
 // router binary: what a person does on the page, and what another origin cannot do.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { test } from 'node:test';
 
@@ -179,4 +180,22 @@ test('16 nodes streaming at full speed leave the page responsive', async (t) => 
   assert.ok(frames >= 10, `only ${frames} frames in a second while 16 nodes streamed`);
   assert.ok(tabMs < 3000, `a tab took ${tabMs} ms to open while 16 nodes streamed`);
   assert.deepEqual(errors, []);
+});
+
+test('another user of the machine is refused by the web port', async (t) => {
+  assert.equal(process.getuid(), 0, 'this test switches to another user (nobody), so it runs as root');
+  const router = await startRouter(t);
+  // As nobody: fetch the page and try the WebSocket's upgrade; print what came back.
+  const script = `
+    const http = require('node:http');
+    http.get('${router.url}', (response) => {
+      let body = '';
+      response.on('data', (d) => { body += d; });
+      response.on('end', () => { console.log(JSON.stringify({ status: response.statusCode, body })); });
+    }).on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); });`;
+  const result = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, timeout: 20000, encoding: 'utf8', cwd: '/' });
+  assert.equal(result.status, 0, result.stderr);
+  const answer = JSON.parse(result.stdout);
+  assert.equal(answer.status, 403);
+  assert.match(answer.body, /^connection from uid 65534 refused: this router belongs to uid 0/);
 });
