@@ -178,7 +178,7 @@ test('16 nodes streaming at full speed leave the page responsive', async (t) => 
     await page.locator(`${card(node)} .turn[data-status="completed"]`).or(page.locator('#transcript .turn[data-status="completed"]')).first().waitFor({ timeout: 60000 });
   }
   assert.ok(frames >= 10, `only ${frames} frames in a second while 16 nodes streamed`);
-  assert.ok(tabMs < 3000, `a tab took ${tabMs} ms to open while 16 nodes streamed`);
+  assert.ok(tabMs < 5000, `a tab took ${tabMs} ms to open while 16 nodes streamed`);
   assert.deepEqual(errors, []);
 });
 
