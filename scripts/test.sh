@@ -66,7 +66,10 @@ stage() {
   rm -f "$out"
 }
 
-stage "all tests" "${CODESWARM_BUILD_DIR:-build}" -LE '^static$' "$@"
+# The Slurm deploy test (tests/e2e/slurm_deploy_e2e_test.cc) runs the static binary as its router:
+# required here when it was built.
+CODESWARM_REQUIRE_STATIC=$static_built CODESWARM_STATIC_BINARY="$root/build-static/codeswarm" \
+  stage "all tests" "${CODESWARM_BUILD_DIR:-build}" -LE '^static$' "$@"
 
 # The static binary in an empty chroot, against this build's router (label static). One of these
 # tests hung once in a full run (not reproduced in isolation; see the session notes): a test gets

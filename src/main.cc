@@ -1,7 +1,9 @@
 // The one codeswarm executable: router daemon, worker runtime and client commands. The only
-// place that sees every layer: it hands the command line the router and the worker, and the
-// router its provider factory and the worker's agent-settings validator.
+// place that sees every layer: it hands the command line the router, the worker and the
+// provider's deploy, and the router its provider factory and the worker's agent-settings
+// validator.
 #include "cli/cli.h"
+#include "provider/deploy.h"
 #include "provider/provider_factory.h"
 #include "router/router_main.h"
 #include "worker/agent_settings.h"
@@ -16,6 +18,16 @@ int main(int argc, char** argv) {
     return router::RunRouter(config, {.log_to_file = log_to_file,
                                       .make_provider = provider::MakeProvider,
                                       .validate_agent = ValidateAgentSettings});
+  };
+  wiring.deploy = [](const Config& config) -> Result<cli::DeployReport> {
+    Result<provider::DeployOutcome> deployed = provider::DeployToCluster(config);
+    if (!deployed.ok()) return deployed.status();
+    return cli::DeployReport{.action = std::string(provider::DeployActionName(deployed->action)),
+                             .host = deployed->host,
+                             .path = deployed->path,
+                             .bytes_copied = deployed->bytes_copied,
+                             .version = deployed->binary.version,
+                             .sha256 = deployed->binary.sha256};
   };
   return cli::Main(argc, argv, wiring);
 }

@@ -14,6 +14,7 @@
 
 #include "cli/arguments.h"
 #include "cli/commands.h"
+#include "cli/deploy_command.h"
 #include "cli/exit_codes.h"
 #include "cli/node_spec.h"
 #include "cli/session.h"
@@ -109,6 +110,16 @@ CommandEntry AddUi(CLI::App& app, const GlobalOptions& global) {
                                  "codeswarm ui");
   command->add_flag("--no-browser", *no_browser, "Only print the address");
   return {command, [&global, no_browser] { return OpenUi(global, !*no_browser); }};
+}
+
+CommandEntry AddDeploy(CLI::App& app, const GlobalOptions& global, const Wiring& wiring) {
+  CLI::App* command =
+      AddCommand(app, "deploy",
+                 "Install this codeswarm binary on the Slurm cluster (as the router does before "
+                 "its first job)",
+                 "codeswarm deploy");
+  return {command,
+          [&global, &wiring] { return RunDeployCommand(global, wiring, std::cout, std::cerr); }};
 }
 
 CommandEntry AddWorker(CLI::App& app, const Wiring& wiring) {
@@ -331,6 +342,7 @@ int Main(int argc, char** argv, const Wiring& wiring) {
       AddAttach(app, global),
       AddUi(app, global),
       AddRouter(app, global, wiring),
+      AddDeploy(app, global, wiring),
       AddWorker(app, wiring),
   };
 

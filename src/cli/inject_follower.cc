@@ -38,6 +38,7 @@ void InjectFollower::OnEvent(const Event& event) {
     EndNode(*node, NodeResult::kNotDelivered);
   } else if (TurnRenderer::IsRuntimeEvent(event.name)) {
     if (nodes_[*node] != NodeResult::kPending) return;
+    if (event.name == "usage") CountCost(event);
     std::optional<TurnOutcome> outcome = turns_.Render(event);
     if (!outcome) return;
     EndNode(*node, *outcome == TurnOutcome::kCompleted ? NodeResult::kCompleted
@@ -77,6 +78,17 @@ void InjectFollower::EndNode(int64_t node, NodeResult result) {
   if (done()) printer_.Line(Summary());
 }
 
+void InjectFollower::CountCost(const Event& event) {
+  const boost::json::value* cost = event.data.if_contains("cost_usd");
+  if (cost != nullptr && cost->is_number()) {
+    cost_usd_ += cost->to_number<double>();
+    ++priced_usages_;
+  } else if (cost != nullptr && cost->is_null()) {
+    cost_note_ = event.Str("cost_note").empty() ? "the model has no price"
+                                                 : std::string(event.Str("cost_note"));
+  }
+}
+
 bool InjectFollower::done() const {
   if (rejected_) return true;
   if (nodes_.empty()) return false;
@@ -113,6 +125,11 @@ std::string InjectFollower::Summary() const {
   add(NodeResult::kFailed, "failed");
   add(NodeResult::kInterrupted, "interrupted");
   add(NodeResult::kNotDelivered, "not delivered");
+  if (!cost_note_.empty()) {
+    summary += "; cost unknown: " + cost_note_;
+  } else if (priced_usages_ > 0) {
+    summary += ", estimated cost " + FormatUsd(cost_usd_);
+  }
   return summary;
 }
 

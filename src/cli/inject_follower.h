@@ -23,7 +23,7 @@ class InjectFollower {
 
   // Takes any event received after the command was sent; ignores those of other commands and
   // injections. With --json, emits the ones that belong to this injection. When the last node
-  // ends, prints the summary ("3/4 nodes completed, 1 failed").
+  // ends, prints the summary ("3/4 nodes completed, 1 failed, estimated cost $0.0421").
   void OnEvent(const Event& event);
 
   // The router answered (an inject_ack or a rejection).
@@ -43,6 +43,8 @@ class InjectFollower {
 
   void OnAck(const Event& event);
   void EndNode(int64_t node, NodeResult result);
+  // A usage event: adds its cost_usd, or notes why it has none.
+  void CountCost(const Event& event);
   std::string Summary() const;
 
   const std::string request_id_;
@@ -54,6 +56,11 @@ class InjectFollower {
   std::string injection_id_;
   std::string swarm_id_;
   std::map<int64_t, NodeResult> nodes_;  // every targeted node
+  // The estimated cost of the turns' usage events; cost_note_ says why it is unknown when a
+  // usage event had no price.
+  double cost_usd_ = 0;
+  int priced_usages_ = 0;
+  std::string cost_note_;
 };
 
 }  // namespace codeswarm::cli

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <sstream>
 #include <tuple>
@@ -67,6 +68,18 @@ std::string FormatSeconds(double seconds) {
   return out.str();
 }
 
+std::string FormatUsd(double usd) {
+  char text[40];
+  std::snprintf(text, sizeof text, usd != 0 && usd < 0.01 ? "$%.6f" : "$%.4f", usd);
+  return text;
+}
+
+std::string UsdCell(const json::object& data, std::string_view key) {
+  const json::value* value = data.if_contains(key);
+  if (value == nullptr || !value->is_number()) return "-";
+  return FormatUsd(value->to_number<double>());
+}
+
 std::string RenderSwarmList(const json::object& data) {
   const json::value* swarms_value = data.if_contains("swarms");
   if (swarms_value == nullptr || !swarms_value->is_object() || swarms_value->get_object().empty()) {
@@ -88,12 +101,12 @@ std::string RenderSwarmList(const json::object& data) {
     return std::tie(a.created_at, a.swarm_id) < std::tie(b.created_at, b.swarm_id);
   });
   std::vector<std::vector<std::string>> rows = {
-      {"SWARM", "STATUS", "NODES", "CONNECTED", "BACKEND", "JOB", "AGENT", "CREATED"}};
+      {"SWARM", "STATUS", "NODES", "CONNECTED", "BACKEND", "JOB", "AGENT", "COST", "CREATED"}};
   for (const Row& row : sorted) {
     const json::object& s = *row.swarm;
     rows.push_back({row.swarm_id, Cell(s, "status"), Cell(s, "node_count"),
                     Cell(s, "nodes_connected"), Cell(s, "backend"), Cell(s, "job_id"),
-                    Cell(s, "agent_kind"), Cell(s, "created_at")});
+                    Cell(s, "agent_kind"), UsdCell(s, "cost_usd"), Cell(s, "created_at")});
   }
   return RenderTable(rows);
 }
@@ -110,6 +123,13 @@ std::string RenderSwarmHeader(const json::object& data) {
   }
   if (!StrField(data, "reason").empty()) fields.emplace_back("reason", Cell(data, "reason"));
   fields.emplace_back("agent", Cell(data, "agent_kind"));
+  if (data.contains("model")) fields.emplace_back("model", Cell(data, "model"));
+  if (data.contains("cost_usd")) {
+    std::string_view note = StrField(data, "cost_note");
+    fields.emplace_back("cost", UsdCell(data, "cost_usd") != "-"
+                                    ? UsdCell(data, "cost_usd") + " (estimated)"
+                                    : "unknown" + (note.empty() ? "" : ": " + std::string(note)));
+  }
   fields.emplace_back("nodes", Cell(data, "node_count"));
   fields.emplace_back("connected", Cell(data, "nodes_connected"));
   fields.emplace_back("created", Cell(data, "created_at"));
@@ -125,14 +145,14 @@ std::string RenderSwarmHeader(const json::object& data) {
 
 std::string RenderSwarmStatus(const json::object& data) {
   std::vector<std::vector<std::string>> rows = {
-      {"NODE", "STATE", "QUEUED", "RUNNING", "TURNS", "TOKENS", "HOST"}};
+      {"NODE", "STATE", "QUEUED", "RUNNING", "TURNS", "TOKENS", "COST", "HOST"}};
   if (const json::value* nodes = data.if_contains("nodes"); nodes && nodes->is_array()) {
     for (const json::value& node : nodes->get_array()) {
       if (!node.is_object()) continue;
       const json::object& n = node.get_object();
       rows.push_back({Cell(n, "node_id"), Cell(n, "state"), Cell(n, "queued"),
                       Cell(n, "running_injection"), Cell(n, "turns_completed"),
-                      Cell(n, "total_tokens"), Cell(n, "hostname")});
+                      Cell(n, "total_tokens"), UsdCell(n, "cost_usd"), Cell(n, "hostname")});
     }
   }
   return RenderSwarmHeader(data) + "\n" + RenderTable(rows);

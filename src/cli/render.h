@@ -20,6 +20,11 @@ std::string FormatNodeList(std::vector<int64_t> ids);
 // 30 -> "30", 0.5 -> "0.5".
 std::string FormatSeconds(double seconds);
 
+// An estimated cost in US dollars: "$0.0123", "$12.5000"; below a cent with more digits.
+std::string FormatUsd(double usd);
+// data[key] as dollars (FormatUsd), or "-" when absent or null (the model has no price).
+std::string UsdCell(const boost::json::object& data, std::string_view key);
+
 // The `swarm_list` answer's data as a table sorted by creation time, or "no swarms\n".
 std::string RenderSwarmList(const boost::json::object& data);
 

@@ -1,5 +1,9 @@
 #include "cli/turn_renderer.h"
 
+#include <boost/json.hpp>
+
+#include "cli/render.h"
+
 namespace codeswarm::cli {
 
 bool TurnRenderer::IsRuntimeEvent(std::string_view name) {
@@ -23,6 +27,10 @@ std::optional<TurnOutcome> TurnRenderer::Render(const Event& event) {
     if (std::optional<int64_t> tokens = event.Int("total_tokens")) {
       turns_[key].total_tokens = tokens;
     }
+    if (const boost::json::value* cost = event.data.if_contains("cost_usd");
+        cost != nullptr && cost->is_number()) {
+      turns_[key].cost_usd = cost->to_number<double>();
+    }
   } else if (event.name == "turn_complete") {
     TurnState state = turns_[key];
     turns_.erase(key);
@@ -30,10 +38,10 @@ std::optional<TurnOutcome> TurnRenderer::Render(const Event& event) {
     std::string_view error = event.Str("error");
     std::string detail = error.empty() ? "" : ": " + std::string(error);
     if (status == "completed") {
-      printer_.NodeLine(*node,
-                        state.total_tokens
-                            ? "completed (" + std::to_string(*state.total_tokens) + " tokens)"
-                            : std::string("completed"));
+      std::string usage;
+      if (state.total_tokens) usage = std::to_string(*state.total_tokens) + " tokens";
+      if (state.cost_usd) usage += (usage.empty() ? "" : ", ") + FormatUsd(*state.cost_usd);
+      printer_.NodeLine(*node, usage.empty() ? "completed" : "completed (" + usage + ")");
       return TurnOutcome::kCompleted;
     }
     if (status == "interrupted") {

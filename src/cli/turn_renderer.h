@@ -26,7 +26,7 @@ class TurnRenderer {
   static bool IsRuntimeEvent(std::string_view name);
 
   // Renders one runtime event; other events and events without a node_id are ignored. Returns
-  // the turn's outcome for turn_complete ("completed (N tokens)", "failed: <error>", ...).
+  // the turn's outcome for turn_complete ("completed (N tokens, $C)", "failed: <error>", ...).
   // A turn_complete with an unknown status counts as failed.
   std::optional<TurnOutcome> Render(const Event& event);
 
@@ -34,6 +34,7 @@ class TurnRenderer {
   struct TurnState {
     bool streamed = false;
     std::optional<int64_t> total_tokens;
+    std::optional<double> cost_usd;  // absent when the model has no price
   };
   // Keyed by (injection_id, node_id); an entry lives from the turn's first event to its end.
   std::map<std::pair<std::string, int64_t>, TurnState> turns_;

@@ -13,9 +13,17 @@
 
 namespace codeswarm {
 
-// Checks `agent`, found at `path` ("agent", "payload.agent"), and returns the agent kind it
-// selects, or an error naming every bad key with its path.
+// What the router may know of valid agent settings.
+struct AgentSummary {
+  std::string kind;   // "mock", "codex", ...
+  // The model the agent is told to use, as its vendor names it (prices are looked up by it);
+  // empty when the settings leave it to the agent's own default, which only the agent knows.
+  std::string model;
+};
+
+// Checks `agent`, found at `path` ("agent", "payload.agent"), and returns the agent kind and
+// model it selects, or an error naming every bad key with its path.
 using AgentSettingsValidator =
-    std::function<Result<std::string>(const boost::json::object& agent, const std::string& path)>;
+    std::function<Result<AgentSummary>(const boost::json::object& agent, const std::string& path)>;
 
 }  // namespace codeswarm

@@ -258,8 +258,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source,
   ReadRouter(root, &config.router);
   ReadCluster(root, &config.cluster);
   ReadSsh(root, &config.ssh);
+  ReadPricing(root, &config.pricing);
   if (const json::object* agent = root.Object("agent")) {
-    Result<std::string> kind =
+    Result<AgentSummary> kind =
         validate_agent ? validate_agent(*agent, "agent")
                        : Status::FailedPrecondition("agent: this build cannot check agent settings");
     if (!kind.ok()) errors.Add(kind.status().message());

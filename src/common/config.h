@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/agent_settings_validator.h"
+#include "common/pricing.h"
 #include "common/status.h"
 
 namespace codeswarm {
@@ -106,6 +107,8 @@ struct Config {
   // The `agent` section, serialized: opaque here, checked by the loader's validator; merged with
   // a launch's `agent` override.
   std::string agent_json = "{}";
+  // USD per million tokens per model: the built-in prices, replaced or extended by `pricing`.
+  PricingTable pricing = PricingTable::Defaults();
   // Where this configuration came from: a path, or "built-in defaults".
   std::string source = "built-in defaults";
   // Set when source is a file.

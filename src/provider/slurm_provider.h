@@ -17,24 +17,31 @@
 #include "common/config.h"
 #include "provider/cluster_provider.h"
 #include "provider/command_runner.h"
+#include "provider/deploy.h"
 #include "provider/slurm_state.h"
 
 namespace codeswarm::provider {
 
-// Thread-safe: it holds only its configuration, the runner (itself thread-safe) and what it
-// learnt about the cluster's accounting (an atomic).
+// Thread-safe: it holds only its configuration, the runner and the deployer (both thread-safe)
+// and what it learnt about the cluster's accounting (an atomic).
 class SlurmProvider final : public ClusterProvider {
  public:
   // The runner the configuration asks for (MakeCommandRunner).
   static Result<std::unique_ptr<SlurmProvider>> Create(const Config& config);
-  // With a given runner (tests use a fake one).
-  SlurmProvider(const Config& config, std::unique_ptr<CommandRunner> runner);
+  // With a given runner (tests use a fake one). `local_binary` is what gets deployed when the
+  // workers run a deployed binary (WorkersRunDeployedBinary): by default this very process's.
+  SlurmProvider(const Config& config, std::unique_ptr<CommandRunner> runner,
+                const std::string& local_binary = "/proc/self/exe");
 
   std::string_view name() const override { return "slurm"; }
 
   // Creates the swarm directory and node-<k> directories (mode 0700), writes the batch script
   // to <swarm_dir>/job.sbatch (0600: it holds the swarm secret) and submits it with
   // `sbatch --parsable` — all in one command, the script on stdin. Returns Slurm's job id.
+  // When the workers run a deployed binary, the same command first checks it on the cluster
+  // (sha256sum there) and submits nothing when it is missing or different; the binary is then
+  // installed (BinaryDeployer::Install) and the submission made again. A dynamically linked
+  // router is refused before anything runs (it would deploy something the nodes cannot run).
   // When sbatch refuses, the error carries its words ("Batch job submission failed: Invalid
   // partition name specified"). When the command fails in a way that leaves it unknown whether
   // a job was created (a timeout, output without a job id), the job is cancelled by name so
@@ -63,6 +70,10 @@ class SlurmProvider final : public ClusterProvider {
   enum class Accounting { kUnknown, kDatabase, kCompletionLog };
 
   Status ValidateSpec(const LaunchSpec& spec) const;
+  // The submission command; with `deployed_sha256`, checked against the deployed binary
+  // `worker_command` first.
+  Result<RunResult> Submit(const LaunchSpec& spec, const std::string& script,
+                           const std::string& worker_command, const std::string& deployed_sha256);
   // Cancels a job that may or may not have been created by a failed submission.
   void CancelByName(const std::string& job_name);
   Result<RunResult> RunSlurm(const std::vector<std::string>& argv, Duration timeout,
@@ -82,6 +93,8 @@ class SlurmProvider final : public ClusterProvider {
   const std::string swarms_root_;
   const std::string worker_command_;
   const std::unique_ptr<CommandRunner> runner_;
+  // Set when the workers run a deployed binary; borrows *runner_.
+  const std::unique_ptr<BinaryDeployer> deployer_;
 
   std::atomic<Accounting> accounting_{Accounting::kUnknown};
 };

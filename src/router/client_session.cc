@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/clock.h"
@@ -143,6 +144,9 @@ void ClientHub::CloseAll(const std::string& reason) {
 
 void ClientHub::Broadcast(std::string line) {
   if (sessions_.empty() && joining_.empty()) return;
+  // A batch of a streaming turn is thousands of lines: room for as much as the last one, so it
+  // is not copied again at every doubling.
+  if (batch_.empty()) batch_.reserve(std::max(last_batch_bytes_, line.size()));
   batch_ += line;
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -161,8 +165,9 @@ void ClientHub::SendTo(ClientId client, std::string line) {
 
 void ClientHub::Flush() {
   if (batch_.empty()) return;
+  last_batch_bytes_ = batch_.size();
   auto shared = std::make_shared<const std::string>(std::move(batch_));
-  batch_.clear();
+  batch_ = std::string();
   spdlog::trace("flushing {} bytes to {} clients", shared->size(), sessions_.size());
   ForEachSession([&](HubClient& session) { session.Enqueue(shared); });
   for (auto& [id, joining] : joining_) joining.held.push_back(shared);

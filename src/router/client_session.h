@@ -109,6 +109,7 @@ class ClientHub : public ClientChannel {
   bool iterating_ = false;
   std::vector<ClientId> removed_while_iterating_;
   std::string batch_;
+  std::size_t last_batch_bytes_ = 0;
   bool flush_posted_ = false;
 };
 

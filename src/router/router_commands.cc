@@ -44,7 +44,7 @@ void RouterCore::HandleLaunch(ClientId client, const protocol::Command& command)
            "this router cannot check agent settings (built without an agent validator)");
     return;
   }
-  Result<std::string> agent_kind = options_.validate_agent(agent, "payload.agent");
+  Result<AgentSummary> agent_kind = options_.validate_agent(agent, "payload.agent");
   if (!agent_kind.ok()) {
     Reject(client, command, RejectCode::kInvalidPayload, agent_kind.status().message());
     return;
@@ -58,7 +58,8 @@ void RouterCore::HandleLaunch(ClientId client, const protocol::Command& command)
   swarm->secret = NewSecret();
   swarm->system_prompt = launch.system_prompt;
   swarm->agent_json = json::serialize(agent);
-  swarm->agent_kind = std::move(*agent_kind);
+  swarm->agent_kind = std::move(agent_kind->kind);
+  swarm->model = std::move(agent_kind->model);
   swarm->node_count = launch.nodes;
   swarm->status = SwarmStatus::kLaunching;
   swarm->created_ms = events_.WallMillis();
@@ -179,7 +180,7 @@ void RouterCore::HandleInject(ClientId client, const protocol::Command& command)
     ack["nodes"] = target_list;
     const uint64_t ack_seq = events_.Broadcast("inject_ack", ack);
     Delivery delivery{injection_id, command.request_id, inject.content, Delivery::State::kQueued,
-                      ack_seq, ""};
+                      ack_seq, "", clock_.Now()};
     if (node.conn == NodeConn::kLost || node.conn == NodeConn::kExited) {
       EmitInjectFailed(*swarm, node, delivery,
                        "node " + std::to_string(node_id) + " is " +
@@ -241,6 +242,7 @@ void RouterCore::HandleList(ClientId client, const protocol::Command& command) {
   for (const auto& [id, swarm] : swarms_) {
     json::object summary = SwarmSummary(*swarm);
     summary.erase("swarm_id");
+    AddCostFields(*swarm, nullptr, summary);
     swarms[id] = std::move(summary);
   }
   events_.Reply(client, "swarm_list",
@@ -257,6 +259,7 @@ void RouterCore::HandleStatus(ClientId client, const protocol::Command& command)
   }
   json::object data = SwarmSummary(*swarm);
   data["request_id"] = command.request_id;
+  AddCostFields(*swarm, nullptr, data);
   json::array nodes;
   for (const Node& node : swarm->nodes) {
     int queued = 0;
@@ -268,7 +271,7 @@ void RouterCore::HandleStatus(ClientId client, const protocol::Command& command)
         ++queued;
       }
     }
-    nodes.push_back(json::object{{"node_id", node.node_id},
+    json::object& entry = nodes.emplace_back(json::object{{"node_id", node.node_id},
                                  {"state", node.StateName()},
                                  {"reason", node.state_reason},
                                  {"queued", queued},
@@ -276,7 +279,8 @@ void RouterCore::HandleStatus(ClientId client, const protocol::Command& command)
                                  {"turns_completed", node.turns_completed},
                                  {"total_tokens", node.total_tokens},
                                  {"hostname", node.hostname},
-                                 {"pid", node.pid}});
+                                 {"pid", node.pid}}).as_object();
+    AddCostFields(*swarm, &node, entry);
   }
   data["nodes"] = std::move(nodes);
   events_.Reply(client, "swarm_status", data);

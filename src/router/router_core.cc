@@ -61,6 +61,11 @@ Status RouterCore::Start() {
       if (const json::value* kind = agent.as_object().if_contains("kind")) {
         if (kind->is_string()) swarm->agent_kind = std::string(kind->get_string());
       }
+      // The model, for prices; settings a newer router accepted may not pass here: no model.
+      if (options_.validate_agent) {
+        Result<AgentSummary> summary = options_.validate_agent(agent.as_object(), "agent");
+        if (summary.ok()) swarm->model = summary->model;
+      }
     }
     for (int i = 0; i < swarm->node_count; ++i) {
       Node node;

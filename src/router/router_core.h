@@ -23,6 +23,7 @@
 #include "provider/cluster_provider.h"
 #include "router/channels.h"
 #include "router/event_emitter.h"
+#include "router/router_metrics.h"
 #include "common/executor.h"
 #include "router/store.h"
 #include "router/swarm.h"
@@ -62,6 +63,9 @@ struct RouterOptions {
   // While the journal cannot be written, worker events are held in memory up to about this many
   // bytes of event lines; beyond it they are left with the workers (docs/RELIABILITY.md).
   std::size_t storage_hold_bytes = std::size_t{16} << 20;
+  // USD per million tokens per model (the config's `pricing`): usage events, status and the
+  // metrics carry estimated costs of the models found here.
+  PricingTable pricing = PricingTable::Defaults();
 };
 
 class RouterCore {
@@ -106,6 +110,9 @@ class RouterCore {
 
   // For tests and status: the swarm or null.
   const Swarm* FindSwarm(const std::string& swarm_id) const;
+
+  // The router's metrics in the Prometheus text format (router_metrics.cc, docs/METRICS.md).
+  std::string MetricsText() const;
 
  private:
   struct WorkerConnInfo {
@@ -216,6 +223,19 @@ class RouterCore {
   Status Persist(const Swarm& swarm);
   void CancelTimer(std::optional<TimerId>& timer);
 
+  // Cost (router_cost.cc). A worker's usage event data with the estimated cost added; counts
+  // the tokens and cost into the node and the metrics.
+  std::string PriceUsage(const Swarm& swarm, Node& node, std::string_view usage_data);
+  // The model's price, or null when the swarm's model has none.
+  const ModelPrice* SwarmPrice(const Swarm& swarm) const;
+  // Why a swarm's cost is unknown (its model has no price), for `cost_note`.
+  std::string CostUnknownReason(const Swarm& swarm) const;
+  // Adds model, cost_usd (a number, or null with cost_note) to a summary of `swarm`, or of one
+  // of its nodes when `node` is set.
+  void AddCostFields(const Swarm& swarm, const Node* node, boost::json::object& data) const;
+  // A turn ended with `status`: counted, and its latency observed when its start is known.
+  void CountTurnEnd(const Delivery* delivery, std::string_view status);
+
   // Event data helpers (router_commands.cc).
   boost::json::object SwarmSummary(const Swarm& swarm) const;
   boost::json::object NodeIds(const Swarm& swarm, const Node& node) const;
@@ -247,6 +267,7 @@ class RouterCore {
   provider::ClusterProvider& provider_;
   const Clock& clock_;
   EventEmitter events_;
+  RouterMetrics metrics_;
 
   std::map<std::string, std::unique_ptr<Swarm>> swarms_;
   std::map<ConnId, WorkerConnInfo> worker_conns_;

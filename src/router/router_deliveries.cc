@@ -51,7 +51,8 @@ void RouterCore::ForgetDelivery(const Swarm& swarm, const Node& node,
 
 void RouterCore::KeepCounters(const Swarm& swarm, const Node& node) {
   events_.RecordCounters(
-      NodeCounters{swarm.swarm_id, node.node_id, node.turns_completed, node.total_tokens});
+      NodeCounters{swarm.swarm_id, node.node_id, node.turns_completed, node.total_tokens,
+                   node.cost_usd});
 }
 
 Status RouterCore::LoadDeliveries() {
@@ -63,6 +64,7 @@ Status RouterCore::LoadDeliveries() {
     Node& node = swarm->nodes[static_cast<std::size_t>(c.node_id)];
     node.turns_completed = static_cast<int>(c.turns_completed);
     node.total_tokens = c.total_tokens;
+    node.cost_usd = c.cost_usd;
   }
   Result<std::vector<DeliveryRecord>> records = store_.LoadDeliveries();
   if (!records.ok()) return records.status();
@@ -77,7 +79,7 @@ Status RouterCore::LoadDeliveries() {
     }
     Node& node = swarm->nodes[static_cast<std::size_t>(r.node_id)];
     Delivery delivery{r.injection_id, r.request_id, std::move(r.content),
-                      ParseDeliveryState(r.state), r.first_seq, r.instance};
+                      ParseDeliveryState(r.state), r.first_seq, r.instance, std::nullopt};
     if (!IsFinal(swarm->status)) {
       node.deliveries.push_back(std::move(delivery));
       ++held;
@@ -126,7 +128,7 @@ std::vector<std::string> RouterCore::TakeOverHeldInjections(
   for (const std::string& id : holding) {
     Delivery* known = node.FindDelivery(id);
     if (known == nullptr) {
-      adopted.push_back(Delivery{id, "", "", Delivery::State::kDelivered, 0, instance});
+      adopted.push_back(Delivery{id, "", "", Delivery::State::kDelivered, 0, instance, std::nullopt});
       KeepDelivery(swarm, node, adopted.back());
     } else if (known->state == Delivery::State::kQueued) {
       already_held.push_back(id);  // it got it, but its `received` never reached the store

@@ -185,6 +185,7 @@ void RouterCore::EmitTurnComplete(const Swarm& swarm, Node& node, const Delivery
   data["status"] = status;
   data["error"] = error;
   events_.Broadcast("turn_complete", data);
+  CountTurnEnd(&delivery, status);
 }
 
 void RouterCore::LoseNode(Swarm& swarm, Node& node, NodeConn new_state, const std::string& reason,

@@ -239,7 +239,8 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
     // finished it (so its hello did not list it) but not yet sent all its events. They are
     // not in the journal (the welcome's ack_seq said so): take them.
     node.deliveries.push_back(Delivery{std::string(event->injection_id), "", "",
-                                       Delivery::State::kRunning, 0, node.instance});
+                                       Delivery::State::kRunning, 0, node.instance,
+                                       std::nullopt});
     delivery = &node.deliveries.back();
     KeepDelivery(swarm, node, *delivery);
   }
@@ -255,19 +256,17 @@ void RouterCore::HandleEvent(Swarm& swarm, Node& node, std::string_view body) {
   if (name == "turn_started") {
     delivery->state = Delivery::State::kRunning;
     KeepDelivery(swarm, node, *delivery);
-  } else if (name == "usage") {
-    json::error_code ec;
-    json::value usage = json::parse(event->data, ec);
-    if (!ec && usage.is_object()) {
-      if (const json::value* total = usage.as_object().if_contains("total_tokens")) {
-        if (total->is_int64()) node.total_tokens += total->get_int64();
-      }
-    }
+  }
+  std::string priced;  // a usage event's data with its estimated cost (router_cost.cc)
+  if (name == "usage") {
+    priced = PriceUsage(swarm, node, event->data);
     KeepCounters(swarm, node);
   }
   events_.BroadcastRuntime(name, swarm.swarm_id, node.ids_json, event->injection_id,
-                           event->data);
+                           name == "usage" ? std::string_view(priced) : event->data);
+  ++metrics_.worker_events_forwarded;
   if (name == "turn_complete") {
+    CountTurnEnd(delivery, TurnStatusOf(event->data));
     ++node.turns_completed;
     KeepCounters(swarm, node);
     ForgetDelivery(swarm, node, std::string(event->injection_id));

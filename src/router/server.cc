@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <malloc.h>
 #include <boost/asio/write.hpp>
 
 #include <cerrno>
@@ -129,6 +130,7 @@ class Server {
     options.swarms_root = config_.SwarmsRoot();
     options.default_agent_json = config_.agent_json;
     options.validate_agent = run_options_.validate_agent;
+    options.pricing = config_.pricing;
     options.heartbeat_seconds = config_.router.heartbeat_seconds;
     options.worker_timeout_seconds = config_.router.worker_timeout_seconds;
     options.worker_lost_seconds = config_.router.worker_lost_seconds;
@@ -211,6 +213,7 @@ class Server {
       return;
     }
     http_ = std::move(*http);
+    http_->ServeMetrics([this] { return core_->MetricsText(); });
     http_->Start();
     spdlog::info("web UI at http://127.0.0.1:{}/", http_->port());
   }
@@ -331,6 +334,11 @@ int RunRouter(const Config& config, const RouterRunOptions& options) {
     return 1;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  // Event batches of a streaming swarm are megabytes, allocated and freed many times a second:
+  // take them from the heap and keep it, rather than mapping fresh pages (and faulting them in)
+  // for each one. A few tens of MB stay with the router after a burst.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
   spdlog::info("using configuration from {}", config.source);
   if (!options.make_provider || !options.validate_agent) {
     spdlog::error("cannot start: this build wires no provider factory or agent validator");

@@ -31,6 +31,14 @@ CREATE TABLE IF NOT EXISTS node_counters (
   total_tokens INTEGER NOT NULL,
   PRIMARY KEY (swarm_id, node_id)
 );
+-- Estimated USD per node, beside node_counters (a table of its own: databases of routers
+-- before it have node_counters without it).
+CREATE TABLE IF NOT EXISTS node_costs (
+  swarm_id TEXT NOT NULL,
+  node_id INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  PRIMARY KEY (swarm_id, node_id)
+);
 )sql";
 
 namespace {
@@ -56,9 +64,12 @@ bool NodeChangesWriter::Prepare() {
         "(SELECT 1 FROM deliveries WHERE swarm_id = ?1 AND injection_id = ?2)");
     upsert_counters_ = std::make_unique<Statement>(
         db_, "INSERT OR REPLACE INTO node_counters VALUES (?1, ?2, ?3, ?4)");
+    upsert_cost_ = std::make_unique<Statement>(
+        db_, "INSERT OR REPLACE INTO node_costs VALUES (?1, ?2, ?3)");
   }
   return insert_injection_->ok() && upsert_delivery_->ok() && delete_delivery_->ok() &&
-         delete_injection_->ok() && upsert_counters_->ok();
+         delete_injection_->ok() && upsert_counters_->ok() &&
+         upsert_cost_->ok();
 }
 
 bool NodeChangesWriter::Write(const NodeChanges& changes) {
@@ -92,6 +103,11 @@ bool NodeChangesWriter::Write(const NodeChanges& changes) {
     upsert_counters_->Int(3, c.turns_completed);
     upsert_counters_->Int(4, c.total_tokens);
     if (!upsert_counters_->Run()) return false;
+    if (c.cost_usd == 0) continue;
+    upsert_cost_->Text(1, c.swarm_id);
+    upsert_cost_->Int(2, c.node_id);
+    sqlite3_bind_double(upsert_cost_->get(), 3, c.cost_usd);
+    if (!upsert_cost_->Run()) return false;
   }
   return true;
 }
@@ -122,14 +138,18 @@ Result<std::vector<DeliveryRecord>> ReadDeliveries(sqlite3* db) {
 }
 
 Result<std::vector<NodeCounters>> ReadNodeCounters(sqlite3* db) {
-  Statement read(db, "SELECT swarm_id, node_id, turns_completed, total_tokens FROM node_counters");
+  Statement read(db,
+                 "SELECT swarm_id, node_id, turns_completed, total_tokens, "
+                 "COALESCE(cost_usd, 0) FROM node_counters LEFT JOIN node_costs "
+                 "USING (swarm_id, node_id)");
   if (!read.ok()) return Error(db, "prepare");
   std::vector<NodeCounters> out;
   int rc;
   while ((rc = sqlite3_step(read.get())) == SQLITE_ROW) {
     out.push_back(NodeCounters{read.ColumnText(0), sqlite3_column_int(read.get(), 1),
                                sqlite3_column_int64(read.get(), 2),
-                               sqlite3_column_int64(read.get(), 3)});
+                               sqlite3_column_int64(read.get(), 3),
+                               sqlite3_column_double(read.get(), 4)});
   }
   if (rc != SQLITE_DONE) return Error(db, "load node counters");
   return out;

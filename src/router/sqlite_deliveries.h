@@ -37,6 +37,7 @@ class NodeChangesWriter {
   std::unique_ptr<Statement> delete_delivery_;
   std::unique_ptr<Statement> delete_injection_;
   std::unique_ptr<Statement> upsert_counters_;
+  std::unique_ptr<Statement> upsert_cost_;
 };
 
 // Ordered by (swarm_id, node_id, first_seq).

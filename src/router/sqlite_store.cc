@@ -157,8 +157,8 @@ class SqliteStore : public Store {
     if (!insert_event_->ok() || !upsert_mark_->ok()) return Error("prepare journal");
     if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("begin");
     bool ok = true;
-    std::string seqs;
-    std::string lines;
+    std::string& seqs = chunk_seqs_;
+    std::string& lines = chunk_lines_;
     for (std::size_t begin = 0; ok && begin < entries.size();) {
       std::size_t end = begin;
       seqs.clear();
@@ -328,6 +328,10 @@ class SqliteStore : public Store {
 
   std::mutex mu_;
   sqlite3* db_;
+  // A chunk's seqs and lines while AppendJournal builds it: kept, so that their memory is reused
+  // from one commit to the next rather than allocated (and faulted in) anew each time.
+  std::string chunk_seqs_;
+  std::string chunk_lines_;
   const std::string path_;
   // Prepared once: the journal is written every loop turn while events stream.
   std::unique_ptr<Statement> insert_event_;

@@ -73,6 +73,7 @@ struct NodeCounters {
   int node_id = 0;
   int64_t turns_completed = 0;
   int64_t total_tokens = 0;
+  double cost_usd = 0;  // estimated, of the node's usage events
 };
 
 // Changes to what nodes owe, written with the journal entries whose events caused them.

@@ -65,6 +65,9 @@ struct Delivery {
   uint64_t first_seq = 0;
   // The worker process (instance) that took it; empty while queued.
   std::string instance;
+  // When the router accepted the inject (for the latency metric); unset when this router did
+  // not (loaded from the store, adopted from a worker).
+  std::optional<SteadyTime> accepted_at;
 };
 
 struct Node {
@@ -95,6 +98,8 @@ struct Node {
   int64_t pid = 0;
   int turns_completed = 0;
   int64_t total_tokens = 0;
+  // Estimated USD of its usage events (meaningful when the swarm's model has a price).
+  double cost_usd = 0;
   // `"swarm_id":"…","job_id":"…","node_id":N`: the id fields every event of this node starts with.
   std::string ids_json;
 
@@ -120,6 +125,8 @@ struct Swarm {
   std::string system_prompt;
   std::string agent_json;  // merged agent settings sent to every worker
   std::string agent_kind;
+  // The model its agent settings name; empty when they leave it to the agent's default.
+  std::string model;
   int node_count = 0;
   SwarmStatus status = SwarmStatus::kLaunching;
   std::string backend_state;

@@ -95,10 +95,15 @@ Result<AgentSettings> ParseAgentSettings(const json::object& object, const std::
   return settings;
 }
 
-Result<std::string> ValidateAgentSettings(const json::object& object, const std::string& path) {
+Result<AgentSummary> ValidateAgentSettings(const json::object& object, const std::string& path) {
   Result<AgentSettings> settings = ParseAgentSettings(object, path);
   if (!settings.ok()) return settings.status();
-  return settings->kind;
+  AgentSummary summary{settings->kind, ""};
+  if (settings->kind == "mock") summary.model = "mock";
+  if (settings->kind == "codex") summary.model = settings->codex.model;
+  if (settings->kind == "claude") summary.model = settings->claude.model;
+  if (settings->kind == "openai") summary.model = settings->openai.model;
+  return summary;
 }
 
 }  // namespace codeswarm

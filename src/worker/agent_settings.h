@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/agent_settings_validator.h"
 #include "common/status.h"
 
 namespace codeswarm {
@@ -90,8 +91,9 @@ const std::vector<std::string_view>& AgentKinds();
 Result<AgentSettings> ParseAgentSettings(const boost::json::object& object,
                                          const std::string& path);
 
-// ParseAgentSettings in the shape of an AgentSettingsValidator: the agent kind, or the errors.
-Result<std::string> ValidateAgentSettings(const boost::json::object& object,
+// ParseAgentSettings in the shape of an AgentSettingsValidator: the agent kind and model (the
+// mock agent's model is "mock"), or the errors.
+Result<AgentSummary> ValidateAgentSettings(const boost::json::object& object,
                                           const std::string& path);
 
 }  // namespace codeswarm

@@ -175,7 +175,9 @@ void AgentE2ETest::SetUpFor(const AgentUnderTest& agent) {
   if (!router_) {
     dir_ = std::make_unique<TempDir>();
     stub_ = std::make_unique<StubModelServer>();
-    router_ = std::make_unique<RouterProcess>(*dir_, agent.Config(*dir_, *stub_),
+    json::object config = agent.Config(*dir_, *stub_);
+    config["pricing"] = StubModelPrices();
+    router_ = std::make_unique<RouterProcess>(*dir_, std::move(config),
                                               agent.Environment(*dir_, *stub_));
     router_->Start();
   }
@@ -227,6 +229,14 @@ pid_t AgentE2ETest::AgentProcessOf(int node) {
 
 std::string AgentName(const ::testing::TestParamInfo<const AgentUnderTest*>& info) {
   return info.param->kind();
+}
+
+json::object StubModelPrices() {
+  json::object price{{"input", kStubPrice[0]},
+                     {"cached_input", kStubPrice[1]},
+                     {"output", kStubPrice[2]},
+                     {"reasoning", kStubPrice[3]}};
+  return json::object{{"stub-model", price}, {"claude-stub-model", price}};
 }
 
 }  // namespace codeswarm::e2e

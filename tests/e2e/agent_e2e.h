@@ -59,6 +59,11 @@ void WaitFirstDeltas(ProtocolClient& client, const Injection& injection);
 // cluster_subdir).
 std::string NodeDir(const TempDir& dir, const std::string& swarm, int node);
 
+// The agent routers' `pricing`: the stub's model names ("stub-model", "claude-stub-model") at
+// kStubPrice.
+inline constexpr double kStubPrice[4] = {1, 0.1, 10, 20};  // input, cached, output, reasoning
+boost::json::object StubModelPrices();
+
 // A value of the JSON object at `key` as an integer (0 when absent).
 int64_t IntField(const boost::json::object& object, const char* key);
 // Whether one of `texts` contains `needle`.
@@ -95,6 +100,8 @@ class AgentUnderTest {
                                            const std::string& role) const = 0;
 
   // --- Every agent (AgentE2E). `endpoint` is the stub's URL of request_path().
+  // The router's config prices the stub's model names (StubModelPrices); the usage events of
+  // an agent whose settings name no model (codex: its own default) have no cost.
   struct Usage {
     boost::json::object reported;  // the stub rule's "usage"
     int64_t input, cached, output, reasoning, total;  // the usage event's fields

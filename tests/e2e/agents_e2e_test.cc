@@ -61,6 +61,20 @@ TEST_P(AgentE2E, TwoNodesStreamDeltasFinalTextAndUsage) {
     EXPECT_EQ(IntField(*t.usage, "output_tokens"), usage.output);
     EXPECT_EQ(IntField(*t.usage, "reasoning_output_tokens"), usage.reasoning);
     EXPECT_EQ(IntField(*t.usage, "total_tokens"), usage.total);
+    // The router's estimate, from these counts and the swarm's model (StubModelPrices).
+    const json::value* model = t.usage->if_contains("model");
+    ASSERT_TRUE(model != nullptr && model->is_string()) << json::serialize(*t.usage);
+    if (model->get_string().empty()) {
+      EXPECT_TRUE(t.usage->at("cost_usd").is_null()) << json::serialize(*t.usage);
+      EXPECT_TRUE(t.usage->contains("cost_note"));
+    } else {
+      const double expected =
+          ((usage.input - usage.cached) * kStubPrice[0] + usage.cached * kStubPrice[1] +
+           (usage.output - usage.reasoning) * kStubPrice[2] + usage.reasoning * kStubPrice[3]) /
+          1e6;
+      EXPECT_NEAR(t.usage->at("cost_usd").to_number<double>(), expected, 1e-12)
+          << json::serialize(*t.usage);
+    }
     std::vector<std::string> expected = {"inject_ack", "inject_delivered", "turn_started"};
     expected.insert(expected.end(), 5, "assistant_delta");
     expected.insert(expected.end(), {"assistant", "usage", "turn_complete"});

@@ -218,7 +218,7 @@ TEST_F(CliRestartE2ETest, AttachAndInjectShowEveryTokenOnceAcrossRouterKills) {
       }
     }
     if (!json) {
-      EXPECT_TRUE(Contains(out, "3/3 nodes completed\n")) << out;
+      EXPECT_TRUE(Contains(out, "3/3 nodes completed")) << out;
     }
     const char* how =
         Contains(err, "router connection lost; reconnecting") ? "reconnected" : "turn over before";

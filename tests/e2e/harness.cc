@@ -110,7 +110,7 @@ RouterProcess::~RouterProcess() {
 
 void RouterProcess::Start() {
   SpawnOptions options;
-  options.argv = {CODESWARM_BINARY, "--config", config_path_, "router"};
+  options.argv = {binary_, "--config", config_path_, "router"};
   options.env_overrides = env_;
   options.stdout_mode = StdioMode::kFile;
   options.stderr_mode = StdioMode::kFile;

@@ -39,6 +39,8 @@ class RouterProcess {
                          std::vector<std::pair<std::string, std::string>> env = {});
   ~RouterProcess();
 
+  // Runs `binary` instead of the build's codeswarm (e.g. the static one). Before Start().
+  void UseBinary(std::string binary) { binary_ = std::move(binary); }
   // Starts and waits until it accepts clients.
   void Start();
   // SIGTERM and wait.
@@ -58,6 +60,7 @@ class RouterProcess {
   int port_;
   int worker_port_;
   std::string config_path_;
+  std::string binary_ = CODESWARM_BINARY;
   std::vector<std::pair<std::string, std::string>> env_;
   std::optional<Subprocess> process_;
 };

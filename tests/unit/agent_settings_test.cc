@@ -14,6 +14,22 @@ Result<AgentSettings> Parse(std::string_view text) {
   return ParseAgentSettings(json::parse(text).as_object(), "agent");
 }
 
+TEST(AgentSettingsTest, ValidatorNamesTheKindAndTheModelOfEachAgent) {
+  auto summary = [](std::string_view text) {
+    Result<AgentSummary> s = ValidateAgentSettings(json::parse(text).as_object(), "agent");
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? s->kind + "/" + s->model : std::string("error");
+  };
+  EXPECT_EQ(summary(R"({})"), "mock/mock");
+  EXPECT_EQ(summary(R"({"kind":"codex","codex":{"model":"gpt-5"},"claude":{"model":"x"}})"),
+            "codex/gpt-5");
+  EXPECT_EQ(summary(R"({"kind":"codex"})"), "codex/");  // codex's own default: unknown here
+  EXPECT_EQ(summary(R"({"kind":"claude","claude":{"model":"claude-sonnet-4-5"}})"),
+            "claude/claude-sonnet-4-5");
+  EXPECT_EQ(summary(R"({"kind":"openai","openai":{"base_url":"http://h/v1","model":"q"}})"),
+            "openai/q");
+}
+
 TEST(AgentSettingsTest, CodexKeys) {
   Result<AgentSettings> s = Parse(R"({"kind":"codex","codex":{"binary":"/opt/codex","model":"m",
       "model_provider":"p","sandbox":"read-only","approval_policy":"untrusted",

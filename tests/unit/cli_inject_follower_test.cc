@@ -103,6 +103,29 @@ TEST_F(CliInjectFollowerTest, UndeliveredAndInterruptedNodesAreCountedApart) {
   EXPECT_EQ(follower_.exit_code(), kExitFailed);
 }
 
+TEST_F(CliInjectFollowerTest, EstimatedCostIsShownPerTurnAndSummed) {
+  Feed({Ack(0), Ack(1), Runtime("turn_started", 0, ""), Runtime("turn_started", 1, ""),
+        Runtime("usage", 0, R"("total_tokens":10,"model":"m","cost_usd":0.25)"),
+        Runtime("usage", 1, R"("total_tokens":20,"model":"m","cost_usd":0.5)"),
+        Complete(0, "completed", "null"), Complete(1, "completed", "null")});
+  EXPECT_EQ(out_.str(),
+            "injection i-1 into swarm s-1: nodes 0-1\n"
+            "[node 0] completed (10 tokens, $0.2500)\n"
+            "[node 1] completed (20 tokens, $0.5000)\n"
+            "2/2 nodes completed, estimated cost $0.7500\n");
+}
+
+TEST_F(CliInjectFollowerTest, AnUnpricedModelMakesTheCostUnknownNotZero) {
+  Feed({Ack(0, "[0]"), Runtime("turn_started", 0, ""),
+        Runtime("usage", 0,
+                R"("total_tokens":10,"model":"x","cost_usd":null,"cost_note":"no price for x")"),
+        Complete(0, "completed", "null")});
+  EXPECT_EQ(out_.str(),
+            "injection i-1 into swarm s-1: node 0\n"
+            "[node 0] completed (10 tokens)\n"
+            "1/1 nodes completed; cost unknown: no price for x\n");
+}
+
 TEST_F(CliInjectFollowerTest, FinalTextIsShownWhenNothingWasStreamed) {
   Feed({Ack(0), Ack(1), Runtime("assistant", 1, R"("content":"whole answer")"),
         Complete(1, "completed", "null"), Runtime("assistant", 0, R"("content":"other")"),

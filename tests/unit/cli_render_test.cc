@@ -16,15 +16,16 @@ TEST(CliRenderTest, ListIsATableSortedByCreationTime) {
   boost::json::object data = Data(R"({"request_id":"cli-1-1","swarms":{
     "s-bbbbbbbb":{"job_id":"local-s-bbbbbbbb","node_count":12,"system_prompt":"x",
       "status":"running","backend":"local","agent_kind":"mock","nodes_connected":12,
-      "created_at":"2026-11-25T01:02:03.456Z","future_field":1},
+      "created_at":"2026-11-25T01:02:03.456Z","future_field":1,"cost_usd":1.23456},
     "s-aaaaaaaa":{"job_id":"4242","node_count":2,"system_prompt":"",
       "status":"pending","backend":"slurm","agent_kind":"codex","nodes_connected":0,
-      "created_at":"2026-11-25T01:00:00.000Z"}}})");
+      "created_at":"2026-11-25T01:00:00.000Z","cost_usd":null,"cost_note":"no price"}}})");
   EXPECT_EQ(RenderSwarmList(data),
-            "SWARM       STATUS   NODES  CONNECTED  BACKEND  JOB               AGENT  CREATED\n"
-            "s-aaaaaaaa  pending  2      0          slurm    4242              codex  "
+            "SWARM       STATUS   NODES  CONNECTED  BACKEND  JOB               AGENT  COST     "
+            "CREATED\n"
+            "s-aaaaaaaa  pending  2      0          slurm    4242              codex  -        "
             "2026-11-25T01:00:00.000Z\n"
-            "s-bbbbbbbb  running  12     12         local    local-s-bbbbbbbb  mock   "
+            "s-bbbbbbbb  running  12     12         local    local-s-bbbbbbbb  mock   $1.2346  "
             "2026-11-25T01:02:03.456Z\n");
 }
 
@@ -37,11 +38,12 @@ TEST(CliRenderTest, StatusHasAHeaderAndANodeTable) {
   boost::json::object data = Data(R"({"request_id":"r-4","swarm_id":"s-3f9a1c2e",
     "job_id":"local-s-3f9a1c2e","node_count":2,"status":"running","backend":"local",
     "backend_state":"RUNNING","reason":"","agent_kind":"mock","system_prompt":"...",
-    "created_at":"2026-11-25T01:02:03.456Z","nodes_connected":1,
+    "created_at":"2026-11-25T01:02:03.456Z","nodes_connected":1,"model":"mock",
+    "cost_usd":0.0021,
     "nodes":[{"node_id":0,"state":"busy","queued":2,"running_injection":"i-0c1d2e3f",
-              "turns_completed":3,"total_tokens":120,"hostname":"n1"},
+              "turns_completed":3,"total_tokens":120,"hostname":"n1","cost_usd":0.0021},
              {"node_id":1,"state":"waiting","queued":0,"running_injection":null,
-              "turns_completed":0,"total_tokens":0,"hostname":null}]})");
+              "turns_completed":0,"total_tokens":0,"hostname":null,"cost_usd":0}]})");
   EXPECT_EQ(RenderSwarmStatus(data),
             "swarm:          s-3f9a1c2e\n"
             "status:         running\n"
@@ -49,13 +51,26 @@ TEST(CliRenderTest, StatusHasAHeaderAndANodeTable) {
             "job:            local-s-3f9a1c2e\n"
             "backend state:  RUNNING\n"
             "agent:          mock\n"
+            "model:          mock\n"
+            "cost:           $0.002100 (estimated)\n"
             "nodes:          2\n"
             "connected:      1\n"
             "created:        2026-11-25T01:02:03.456Z\n"
             "\n"
-            "NODE  STATE    QUEUED  RUNNING     TURNS  TOKENS  HOST\n"
-            "0     busy     2       i-0c1d2e3f  3      120     n1\n"
-            "1     waiting  0       -           0      0       -\n");
+            "NODE  STATE    QUEUED  RUNNING     TURNS  TOKENS  COST       HOST\n"
+            "0     busy     2       i-0c1d2e3f  3      120     $0.002100  n1\n"
+            "1     waiting  0       -           0      0       $0.0000    -\n");
+}
+
+TEST(CliRenderTest, StatusSaysWhyACostIsUnknownInsteadOfShowingZero) {
+  boost::json::object data = Data(R"({"swarm_id":"s-1","job_id":"77","node_count":1,
+    "status":"running","agent_kind":"codex","model":"my-model","cost_usd":null,
+    "cost_note":"no price for model \"my-model\"; add it to the config's pricing"})");
+  EXPECT_NE(RenderSwarmHeader(data).find(
+                "cost:       unknown: no price for model \"my-model\"; add it to the "
+                "config's pricing\n"),
+            std::string::npos)
+      << RenderSwarmHeader(data);
 }
 
 TEST(CliRenderTest, StatusHeaderShowsTheReasonWhenThereIsOne) {

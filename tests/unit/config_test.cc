@@ -136,10 +136,10 @@ TEST(ConfigTest, MissingExplicitFileIsAnError) {
 TEST(ConfigTest, AgentSectionIsCheckedOnlyByTheGivenValidator) {
   std::vector<std::string> paths;
   AgentSettingsValidator validator = [&paths](const boost::json::object& agent,
-                                              const std::string& path) -> Result<std::string> {
+                                              const std::string& path) -> Result<AgentSummary> {
     paths.push_back(path);
     if (agent.contains("kind")) return Status::InvalidArgument(path + ".kind: not today");
-    return std::string("any");
+    return AgentSummary{"any", ""};
   };
   auto accepted = ParseConfig(R"({"agent":{"anything":{"goes":1}}})", "c", "/", validator);
   ASSERT_TRUE(accepted.ok()) << accepted.status().message();

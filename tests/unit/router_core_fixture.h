@@ -44,6 +44,7 @@ class RouterCoreTest : public ::testing::Test {
     options.journal_max_bytes = journal_max_bytes_;
     options.storage_hold_bytes = storage_hold_bytes_;
     options.validate_agent = ValidateAgentSettings;
+    options.pricing = pricing_;
     // A core started again replaces one that is gone with everything it had scheduled.
     core_.reset();
     executor_.DropAll();
@@ -129,6 +130,7 @@ class RouterCoreTest : public ::testing::Test {
   double journal_retention_seconds_ = 7 * 86400;
   int64_t journal_max_bytes_ = int64_t{1} << 30;
   std::size_t storage_hold_bytes_ = std::size_t{16} << 20;
+  PricingTable pricing_ = PricingTable::Defaults();
   std::unique_ptr<Store> memory_store_ = NewMemoryStore();
   // Forwards to memory_store_ unless a test makes it fail.
   FailingStore store_{*memory_store_};

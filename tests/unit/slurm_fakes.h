@@ -33,7 +33,8 @@ class FakeCommandRunner final : public CommandRunner {
     return result;
   }
 
-  // Answers the next command whose argv[0] is `program` (in order of registration).
+  // Answers the next command whose argv[0] is `program`, or, for a `/bin/sh -c TEXT NAME ...`,
+  // whose NAME is `program` (in order of registration).
   void Expect(std::string program, Result<RunResult> answer) {
     std::lock_guard lock(mu_);
     answers_.push_back({std::move(program), std::move(answer)});
@@ -44,7 +45,7 @@ class FakeCommandRunner final : public CommandRunner {
     std::lock_guard lock(mu_);
     commands_.push_back({argv, stdin_data});
     for (auto it = answers_.begin(); it != answers_.end(); ++it) {
-      if (it->first == argv.front()) {
+      if (it->first == argv.front() || it->first == ScriptName(argv)) {
         Result<RunResult> answer = std::move(it->second);
         answers_.erase(it);
         return answer;
@@ -54,6 +55,20 @@ class FakeCommandRunner final : public CommandRunner {
   }
 
   std::string Where() const override { return "on the fake cluster"; }
+
+  // NAME of a `/bin/sh -c TEXT NAME ...` command ($0 of its script), else "".
+  static std::string ScriptName(const std::vector<std::string>& argv) {
+    return argv.size() > 3 && argv[0] == "/bin/sh" && argv[1] == "-c" ? argv[3] : "";
+  }
+  // The commands that are `/bin/sh -c` scripts named `name`.
+  std::vector<RecordedCommand> Scripts(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    std::vector<RecordedCommand> out;
+    for (const RecordedCommand& c : commands_) {
+      if (ScriptName(c.argv) == name) out.push_back(c);
+    }
+    return out;
+  }
 
   std::vector<RecordedCommand> commands() const {
     std::lock_guard lock(mu_);

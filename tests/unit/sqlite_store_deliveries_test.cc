@@ -138,5 +138,29 @@ TEST_F(SqliteDeliveriesTest, NodeCountersAreReplacedPerNode) {
   }
 }
 
+TEST_F(SqliteDeliveriesTest, NodeCostsAreKeptWithTheCounters) {
+  ASSERT_TRUE(
+      store_->AppendJournal({}, {}, {{}, {{"s-a", 0, 1, 10, 0.25}, {"s-a", 1, 1, 5, 0}}}).ok());
+  Open();
+  auto counters = store_->LoadNodeCounters();
+  ASSERT_EQ(counters->size(), 2u);
+  for (const NodeCounters& c : *counters) EXPECT_EQ(c.cost_usd, c.node_id == 0 ? 0.25 : 0.0);
+}
+
+TEST_F(SqliteDeliveriesTest, ADatabaseFromBeforeCostsOpensWithNoCost) {
+  ASSERT_TRUE(store_->AppendJournal({}, {}, {{}, {{"s-a", 0, 3, 30, 0}}}).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/router.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE node_costs", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close_v2(db);
+  Open();
+  auto counters = store_->LoadNodeCounters();
+  ASSERT_TRUE(counters.ok()) << counters.status().message();
+  ASSERT_EQ(counters->size(), 1u);
+  EXPECT_EQ(counters->at(0).total_tokens, 30);
+  EXPECT_EQ(counters->at(0).cost_usd, 0.0);
+}
+
 }  // namespace
 }  // namespace codeswarm::router
