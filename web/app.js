@@ -3,19 +3,23 @@
 // follows an event, batched per animation frame.
 import { Connection } from "./connection.js";
 import { Model } from "./model.js";
-import { el, nodeCard, swarmListItem, turnElement, turnShape, updateTurnElement } from "./view.js";
+import { el, formatCost, nodeCard, swarmListItem, turnElement, turnShape, updateTurnElement } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new Model();
 let selected = null; // swarm id
 let tab = "grid"; // "grid" or a node id
 let frameRequested = false;
+let refreshTimer = null;
 const drawn = new Map(); // key -> {version, element}: what is on screen
 
 const connection = new Connection({
   onEvent(event) {
     model.apply(event);
     if (event.event === "replay_complete") refreshStatus();
+    // Costs and node states in swarm_list/swarm_status move with usage: ask again, at most
+    // every 2 s.
+    if (event.event === "usage" && !refreshTimer) refreshTimer = setTimeout(() => { refreshTimer = null; refreshStatus(); }, 2000);
     scheduleDraw();
   },
   onState(state, detail) {
@@ -76,7 +80,8 @@ function select(id) {
 function drawSwarm(swarm) {
   $("swarm-title").textContent = swarm.id;
   const over = swarm.status === "terminated" || swarm.status === "ended";
-  $("swarm-meta").textContent = [swarm.status, swarm.backend_state, swarm.reason, swarm.agent_kind, `${swarm.nodes_connected ?? 0}/${swarm.node_count} nodes connected`, `${model.runningTurns(swarm)} running`].filter(Boolean).join(" · ");
+  const cost = formatCost(swarm.cost_usd);
+  $("swarm-meta").textContent = [swarm.status, swarm.backend_state, swarm.reason, swarm.agent_kind, swarm.model, `${swarm.nodes_connected ?? 0}/${swarm.node_count} nodes connected`, `${model.runningTurns(swarm)} running`, cost ? `≈ ${cost}` : swarm.cost_note].filter(Boolean).join(" · ");
   $("terminate").disabled = over;
   $("interrupt-all").disabled = over;
   $("prompt-form").hidden = over;

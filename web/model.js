@@ -54,7 +54,7 @@ export class Model {
   // Fields of swarm_list / swarm_status / swarm_launched / swarm_update.
   updateSwarm(id, data) {
     const swarm = this.swarm(id);
-    for (const key of ["job_id", "node_count", "status", "backend", "backend_state", "reason", "agent_kind", "nodes_connected", "system_prompt", "created_at", "cost_usd", "estimated_cost_usd"]) {
+    for (const key of ["job_id", "node_count", "status", "backend", "backend_state", "reason", "agent_kind", "nodes_connected", "system_prompt", "created_at", "model", "cost_usd", "cost_note"]) {
       if (data[key] !== undefined) swarm[key] = data[key];
     }
     for (let i = 0; i < (swarm.node_count ?? 0); i++) this.node(swarm, i);
@@ -139,14 +139,16 @@ export class Model {
       case "usage":
         turn.usage = data;
         break;
-      case "approval":
       case "approval_request":
         turn.approvals.push({ event: name, ...data });
         break;
-      case "approval_decided":
-      case "approval_resolved":
-        for (const a of turn.approvals) if (a.approval_id === data.approval_id) a.decision = data.decision ?? a.decision;
+      case "approval": {
+        // The decision on a request a person was asked (same approval_id), or a policy's.
+        const asked = data.approval_id && turn.approvals.find((a) => a.approval_id === data.approval_id);
+        if (asked) Object.assign(asked, { decision: data.decision, decided_by: data.decided_by, reason: data.reason });
+        else turn.approvals.push({ event: name, ...data });
         break;
+      }
       case "turn_complete":
         turn.status = data.status ?? "completed";
         turn.error = data.error ?? null;

@@ -22,7 +22,7 @@ export function formatCost(usd) {
 }
 
 export function swarmListItem(model, swarm, selected, onSelect) {
-  const cost = formatCost(swarm.cost_usd ?? swarm.estimated_cost_usd);
+  const cost = formatCost(swarm.cost_usd);
   return el("li", { class: `swarm ${selected ? "selected" : ""}`, "data-swarm": swarm.id },
     el("button", { class: "swarm-pick", onclick: () => onSelect(swarm.id) },
       el("span", { class: "swarm-id", text: swarm.id }),
@@ -31,7 +31,7 @@ export function swarmListItem(model, swarm, selected, onSelect) {
         `${swarm.nodes_connected ?? 0}/${swarm.node_count ?? "?"} nodes connected`,
         `${model.runningTurns(swarm)} running`,
         swarm.backend ? `${swarm.backend}${swarm.backend_state ? " " + swarm.backend_state : ""}` : null,
-        swarm.agent_kind,
+        swarm.model ? `${swarm.agent_kind} ${swarm.model}` : swarm.agent_kind,
         cost ? `≈ ${cost}` : null,
       ].filter(Boolean).join(" · ") })));
 }
@@ -84,8 +84,9 @@ function usageElement(usage) {
   if (usage.cached_input_tokens) parts.push(`${usage.cached_input_tokens} cached`);
   parts.push(`${usage.output_tokens ?? 0} out`);
   if (usage.reasoning_output_tokens) parts.push(`${usage.reasoning_output_tokens} reasoning`);
-  const cost = formatCost(usage.cost_usd ?? usage.estimated_cost_usd);
+  const cost = formatCost(usage.cost_usd);
   if (cost) parts.push(`≈ ${cost}`);
+  else if (usage.cost_note) parts.push(`no cost: ${usage.cost_note}`);
   return el("div", { class: "usage", text: `tokens: ${parts.join(", ")}` });
 }
 
@@ -96,8 +97,11 @@ function approvalElement(approval, onApprove) {
     el("span", { class: "approval-kind", text: `approval (${approval.kind ?? "request"})` }),
     el("code", { text: approval.subject ?? "" }));
   if (approval.decision) {
-    box.append(el("span", { class: `badge decision-${approval.decision}`, text: approval.decision }));
+    const by = approval.decided_by ? ` (${approval.decided_by})` : "";
+    box.append(el("span", { class: `badge decision-${approval.decision}`, text: approval.decision + by }));
+    if (approval.reason) box.append(el("span", { class: "approval-reason", text: approval.reason }));
   } else if (approval.event === "approval_request" && onApprove) {
+    if (approval.timeout_seconds) box.append(el("span", { class: "approval-reason", text: `declined after ${approval.timeout_seconds} s unless decided` }));
     box.append(
       el("button", { class: "accept", onclick: () => onApprove(approval, "accept"), text: "Accept" }),
       el("button", { class: "decline", onclick: () => onApprove(approval, "decline"), text: "Decline" }));

@@ -64,7 +64,9 @@ TEST_F(HttpServerTest, AFrameOverTheLineLimitClosesTheConnectionWithCode1009) {
   ws->write(boost::asio::buffer(std::string(2000, 'x')));
   boost::system::error_code ec;
   ReadText(*ws, ec);
-  EXPECT_EQ(ec, websocket::error::closed);
+  // The close frame arrived (its code is kept); the read then ends `closed`, or "not connected"
+  // when the router's end was already gone as the client answered the close.
+  EXPECT_TRUE(ec == websocket::error::closed || ec == boost::asio::error::not_connected) << ec.message();
   EXPECT_EQ(ws->reason().code, websocket::close_code::too_big);
 }
 

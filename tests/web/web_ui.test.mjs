@@ -199,3 +199,11 @@ test('another user of the machine is refused by the web port', async (t) => {
   assert.equal(answer.status, 403);
   assert.match(answer.body, /^connection from uid 65534 refused: this router belongs to uid 0/);
 });
+
+test('the web port serves the router\'s Prometheus metrics at /metrics', async (t) => {
+  const router = await startRouter(t);
+  const response = await fetch(`${router.url}metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  assert.match(await response.text(), /^codeswarm_swarms\{status="running"\} 0$/m);
+});
