@@ -123,6 +123,9 @@ node_stage() {
 # OpenClaw (tests/openclaw/).
 node_stage "--json contract and OpenClaw skill tests" tests/openclaw/*.test.mjs
 
+# The web UI in Debian's chromium through playwright-core (tests/web/, scripts/test-env.d/40-web.sh).
+node_stage "web UI browser tests" tests/web/*.test.mjs
+
 # The libFuzzer targets, each for CODESWARM_FUZZ_SECONDS (default 60; 0 skips), clang build
 # included: about 4 minutes in all. A crash fails the stage and keeps its input.
 if [ "${CODESWARM_FUZZ_SECONDS:-60}" != 0 ]; then

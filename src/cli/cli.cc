@@ -18,6 +18,7 @@
 #include "cli/exit_codes.h"
 #include "cli/node_spec.h"
 #include "cli/session.h"
+#include "cli/ui_command.h"
 
 namespace codeswarm::cli {
 namespace {
@@ -99,6 +100,16 @@ CommandEntry AddRouter(CLI::App& app, const GlobalOptions& global, const Wiring&
   return {command, [&global, &wiring, log_to_file] {
             return RunRouterCommand(global, wiring, *log_to_file);
           }};
+}
+
+CommandEntry AddUi(CLI::App& app, const GlobalOptions& global) {
+  auto no_browser = std::make_shared<bool>(false);
+  CLI::App* command = AddCommand(app, "ui",
+                                 "Print the web UI's address (and open it in a browser when one "
+                                 "can be shown)",
+                                 "codeswarm ui");
+  command->add_flag("--no-browser", *no_browser, "Only print the address");
+  return {command, [&global, no_browser] { return OpenUi(global, !*no_browser); }};
 }
 
 CommandEntry AddDeploy(CLI::App& app, const GlobalOptions& global, const Wiring& wiring) {
@@ -367,6 +378,7 @@ int Main(int argc, char** argv, const Wiring& wiring) {
                 "codeswarm approve s-3f9a1c2e 1 a-0c1d2e3f4a5b", "accept"),
       AddDecide(app, global, "deny", "Refuse what a node's agent asked (approval_decision \"ask\")",
                 "codeswarm deny s-3f9a1c2e 1 a-0c1d2e3f4a5b", "decline"),
+      AddUi(app, global),
       AddRouter(app, global, wiring),
       AddDeploy(app, global, wiring),
       AddWorker(app, wiring),

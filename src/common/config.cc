@@ -60,6 +60,7 @@ void ReadRouter(JsonObjectReader& root, RouterConfig* c) {
   r.Int("port", 1, 65535, &c->port);
   r.NonEmptyString("worker_host", &c->worker_host);
   r.Int("worker_port", 1, 65535, &c->worker_port);
+  r.Int("http_port", 0, 65535, &c->http_port);
   r.String("worker_advertise_host", &c->worker_advertise_host);
   r.NonEmptyString("state_dir", &c->state_dir);
   r.Int("max_line_bytes", int64_t{1024}, int64_t{1} << 30, &c->max_line_bytes);

@@ -20,6 +20,8 @@ struct RouterConfig {
   // worker_host, or this machine's hostname when worker_host is a wildcard address).
   std::string worker_host = "127.0.0.1";
   int worker_port = 8766;
+  // The web UI and /ws (docs/WEB_UI.md), always on loopback; 0 turns it off.
+  int http_port = 8767;
   std::string worker_advertise_host;
   std::string state_dir;
   int64_t max_line_bytes = 1 << 20;

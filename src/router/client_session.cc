@@ -90,7 +90,7 @@ void ClientSession::OnClosed(const std::string& reason) {
 
 ClientHub::ClientHub(asio::io_context& io) : io_(io) {}
 
-void ClientHub::Add(std::shared_ptr<ClientSession> session) {
+void ClientHub::Add(std::shared_ptr<HubClient> session) {
   Flush();  // a new client starts with the events after it connected
   const ClientId id = session->id();
   joining_[id] = Joining{std::move(session), {}};
@@ -108,7 +108,7 @@ void ClientHub::Join(ClientId client, HeldLines held) {
   sessions_[client] = std::move(joining.session);
 }
 
-std::shared_ptr<ClientSession> ClientHub::Find(ClientId client) const {
+std::shared_ptr<HubClient> ClientHub::Find(ClientId client) const {
   if (auto it = sessions_.find(client); it != sessions_.end()) return it->second;
   if (auto it = joining_.find(client); it != joining_.end()) return it->second.session;
   return nullptr;
@@ -136,10 +136,10 @@ void ClientHub::ForEachSession(Fn fn) {
 void ClientHub::CloseAll(const std::string& reason) {
   Flush();
   // Closing removes a session from its map: walk a copy of the ones not joined yet.
-  std::vector<std::shared_ptr<ClientSession>> joining;
+  std::vector<std::shared_ptr<HubClient>> joining;
   for (auto& [id, j] : joining_) joining.push_back(j.session);
   for (auto& session : joining) session->CloseWithReason(reason);
-  ForEachSession([&](ClientSession& session) { session.CloseWithReason(reason); });
+  ForEachSession([&](HubClient& session) { session.CloseWithReason(reason); });
 }
 
 void ClientHub::Broadcast(std::string line) {
@@ -159,7 +159,7 @@ void ClientHub::Broadcast(std::string line) {
 
 void ClientHub::SendTo(ClientId client, std::string line) {
   Flush();  // keep its order after everything broadcast before it
-  std::shared_ptr<ClientSession> session = Find(client);
+  std::shared_ptr<HubClient> session = Find(client);
   if (session) session->Enqueue(std::make_shared<const std::string>(std::move(line)));
 }
 
@@ -169,7 +169,7 @@ void ClientHub::Flush() {
   auto shared = std::make_shared<const std::string>(std::move(batch_));
   batch_ = std::string();
   spdlog::trace("flushing {} bytes to {} clients", shared->size(), sessions_.size());
-  ForEachSession([&](ClientSession& session) { session.Enqueue(shared); });
+  ForEachSession([&](HubClient& session) { session.Enqueue(shared); });
   for (auto& [id, joining] : joining_) joining.held.push_back(shared);
 }
 

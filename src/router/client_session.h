@@ -1,4 +1,5 @@
-// Client connections: one ClientSession per TCP connection (a LineChannel: framed reads, one
+// Client connections: one ClientSession per TCP connection (a WebSocket connection of the web
+// port is another kind of HubClient, http_ws_session.cc) (a LineChannel: framed reads, one
 // writer with a bounded queue and a write time limit), and the ClientHub that fans events out
 // to all of them. Broadcast lines are collected into one batch per loop turn and shared by
 // every session (one allocation, written with gather I/O), so the cost of an event does not
@@ -34,7 +35,21 @@ struct ClientLimits {
 // The connection_closing event line the router sends before it closes a connection itself.
 std::string ClosingLine(const Clock& clock, const std::string& reason);
 
-class ClientSession : public LineChannelHandler,
+// One client connection as the hub sees it.
+class HubClient {
+ public:
+  virtual ~HubClient() = default;
+  virtual ClientId id() const = 0;
+  // Queues bytes (complete lines). A client that lets them pile up past its queue bound, or
+  // takes none of them within its write time limit, is closed with a reason.
+  virtual void Enqueue(std::shared_ptr<const std::string> bytes) = 0;
+  // Leaves the hub, drops what waits for the client, tells it `reason` (a connection_closing
+  // line), then closes (after a grace period at the latest).
+  virtual void CloseWithReason(const std::string& reason) = 0;
+};
+
+class ClientSession : public HubClient,
+                      public LineChannelHandler,
                       public std::enable_shared_from_this<ClientSession> {
  public:
   // Borrows `core`, `hub` and `clock`; they must outlive the session.
@@ -44,11 +59,11 @@ class ClientSession : public LineChannelHandler,
   void Start();
   // Queues bytes (complete lines). A client that lets them pile up past the queue bound, or
   // takes none of them within the write time limit, is closed with a reason (CloseWithReason).
-  void Enqueue(std::shared_ptr<const std::string> bytes);
+  void Enqueue(std::shared_ptr<const std::string> bytes) override;
   // Leaves the hub, drops what waits for the client, sends a connection_closing line with
   // `reason`, then closes (after the grace period at the latest).
-  void CloseWithReason(const std::string& reason);
-  ClientId id() const { return id_; }
+  void CloseWithReason(const std::string& reason) override;
+  ClientId id() const override { return id_; }
 
  private:
   void OnLine(std::string_view line) override;
@@ -67,7 +82,7 @@ class ClientSession : public LineChannelHandler,
 class ClientHub : public ClientChannel {
  public:
   explicit ClientHub(boost::asio::io_context& io);
-  void Add(std::shared_ptr<ClientSession> session);
+  void Add(std::shared_ptr<HubClient> session);
   void Remove(ClientId id);
   // Sends connection_closing to every client and closes them (router shutdown).
   void CloseAll(const std::string& reason);
@@ -78,9 +93,9 @@ class ClientHub : public ClientChannel {
   void SendTo(ClientId client, std::string line) override;
 
  private:
-  std::shared_ptr<ClientSession> Find(ClientId client) const;
+  std::shared_ptr<HubClient> Find(ClientId client) const;
   struct Joining {
-    std::shared_ptr<ClientSession> session;
+    std::shared_ptr<HubClient> session;
     std::vector<std::shared_ptr<const std::string>> held;  // batches broadcast since it connected
   };
   void Flush();
@@ -89,7 +104,7 @@ class ClientHub : public ClientChannel {
 
   boost::asio::io_context& io_;
   // Sessions on the live stream (they get every broadcast) and those not yet joined.
-  std::map<ClientId, std::shared_ptr<ClientSession>> sessions_;
+  std::map<ClientId, std::shared_ptr<HubClient>> sessions_;
   std::map<ClientId, Joining> joining_;
   bool iterating_ = false;
   std::vector<ClientId> removed_while_iterating_;

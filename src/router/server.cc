@@ -24,6 +24,7 @@
 #include "common/asio_executor.h"
 #include "common/channel_tls.h"
 #include "router/client_session.h"
+#include "router/http_server.h"
 #include "router/peer_credentials.h"
 #include "router/router_core.h"
 #include "router/router_main.h"
@@ -152,6 +153,7 @@ class Server {
         });
     if (!tls.ok()) return tls.status();
     worker_tls_ = std::move(*tls);
+    StartWebPort();
     spdlog::info("codeswarm router {} listening for clients on {}:{} and workers on {}:{} "
                  "(workers dial {}); backend {}; state in {}",
                  CODESWARM_VERSION, config_.router.host, client_acceptor_.local_endpoint().port(),
@@ -193,6 +195,38 @@ class Server {
            "others)";
   }
 
+  // The web UI is an extra: when its port is taken the router still serves clients and
+  // workers, and says why the page is missing.
+  void StartWebPort() {
+    if (config_.router.http_port == 0) return;
+    tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"),
+                           static_cast<unsigned short>(config_.router.http_port));
+    HttpLimits limits;
+    limits.client = Limits();
+    limits.client.channel.peer_name = "web client";
+    auto http = HttpServer::Listen(
+        io_, endpoint, *core_, hub_, limits, clock_,
+        [this](tcp::socket& socket) { return RefusalFor(socket); },
+        [this] { return next_client_id_++; });
+    if (!http.ok()) {
+      spdlog::error("{}; the router runs without it", http.status().message());
+      return;
+    }
+    http_ = std::move(*http);
+    http_->ServeMetrics([this] { return core_->MetricsText(); });
+    http_->Start();
+    spdlog::info("web UI at http://127.0.0.1:{}/", http_->port());
+  }
+
+  ClientLimits Limits() const {
+    ClientLimits limits;
+    limits.channel.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
+    limits.channel.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
+    limits.channel.write_timeout = FromSeconds(config_.router.client_write_timeout_seconds);
+    limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
+    return limits;
+  }
+
   void AcceptClient() {
     client_acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
       if (stopping_) return;
@@ -211,13 +245,8 @@ class Server {
         // hold each one back by up to 40 ms.
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        ClientLimits limits;
-        limits.channel.max_line_bytes = static_cast<std::size_t>(config_.router.max_line_bytes);
-        limits.channel.queue_bytes = static_cast<std::size_t>(config_.router.client_queue_bytes);
-        limits.channel.write_timeout = FromSeconds(config_.router.client_write_timeout_seconds);
-        limits.slow_client_grace_seconds = config_.router.slow_client_grace_seconds;
         auto session = std::make_shared<ClientSession>(std::move(socket), next_client_id_++,
-                                                       *core_, hub_, limits, clock_);
+                                                       *core_, hub_, Limits(), clock_);
         core_->OnClientConnected(session->id());
         hub_.Add(session);
         session->Start();
@@ -257,6 +286,7 @@ class Server {
     boost::system::error_code ignored;
     client_acceptor_.close(ignored);
     worker_acceptor_.close(ignored);
+    if (http_) http_->Stop();
     core_->Shutdown();
     hub_.CloseAll("the router is shutting down");
     workers_.AbortAll();
@@ -282,6 +312,7 @@ class Server {
   std::unique_ptr<AsioExecutor> journal_executor_;
   std::unique_ptr<RouterCore> core_;
   std::unique_ptr<tls::ChannelTls> worker_tls_;  // outlives every worker session
+  std::unique_ptr<HttpServer> http_;
   WorkerSessions workers_;
   ClientId next_client_id_ = 1;
   ConnId next_conn_id_ = 1;

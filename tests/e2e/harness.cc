@@ -83,6 +83,7 @@ RouterProcess::RouterProcess(const TempDir& dir, json::object config_overrides,
       {"router",
        {{"port", port_},
         {"worker_port", worker_port_},
+        {"http_port", 0},  // no web UI unless a test asks: parallel routers would share 8767
         {"state_dir", dir.path() + "/state"},
         {"log_level", "debug"},
         {"heartbeat_seconds", 1},

@@ -39,27 +39,63 @@ TEST(PeerCredentialsTest, FormatsAddressesAsTheKernelDoes) {
             "00000000000000000000000001000000:223D");
 }
 
+// A loopback connection made by this process: the listening, client and accepted sockets, and
+// the accepted socket's two ends.
+struct LoopbackConnection {
+  LoopbackConnection() {
+    server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(server, 1);
+    socklen_t len = sizeof addr;
+    ::getsockname(server, reinterpret_cast<sockaddr*>(&addr), &len);
+    client = ::socket(AF_INET, SOCK_STREAM, 0);
+    connected = ::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    accepted = ::accept(server, nullptr, nullptr);
+    socklen_t peer_len = sizeof peer_storage, self_len = sizeof self_storage;
+    ::getpeername(accepted, peer(), &peer_len);
+    ::getsockname(accepted, self(), &self_len);
+  }
+  ~LoopbackConnection() {
+    ::close(accepted);
+    ::close(client);
+    ::close(server);
+  }
+  sockaddr* peer() { return reinterpret_cast<sockaddr*>(&peer_storage); }
+  sockaddr* self() { return reinterpret_cast<sockaddr*>(&self_storage); }
+
+  int server = -1, client = -1, accepted = -1;
+  bool connected = false;
+  sockaddr_storage peer_storage{}, self_storage{};
+};
+
 TEST(PeerCredentialsTest, FindsOurOwnLoopbackConnection) {
-  int server = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(server, 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(server, reinterpret_cast<sockaddr*>(&addr), &len);
-  int client = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  int accepted = ::accept(server, nullptr, nullptr);
-  sockaddr_storage peer{}, self{};
-  socklen_t peer_len = sizeof peer, self_len = sizeof self;
-  ::getpeername(accepted, reinterpret_cast<sockaddr*>(&peer), &peer_len);
-  ::getsockname(accepted, reinterpret_cast<sockaddr*>(&self), &self_len);
-  EXPECT_EQ(LoopbackPeerUid(reinterpret_cast<sockaddr*>(&peer), reinterpret_cast<sockaddr*>(&self)),
-            ::geteuid());
-  ::close(accepted);
-  ::close(client);
-  ::close(server);
+  LoopbackConnection connection;
+  ASSERT_TRUE(connection.connected);
+  EXPECT_EQ(LoopbackPeerUid(connection.peer(), connection.self()), ::geteuid());
+}
+
+TEST(PeerCredentialsTest, SockDiagFindsTheExactSocketAndAgreesWithProc) {
+  LoopbackConnection connection;
+  ASSERT_TRUE(connection.connected);
+  Result<std::optional<uid_t>> exact = SockDiagSocketOwner(connection.peer(), connection.self());
+  ASSERT_TRUE(exact.ok()) << exact.status().message();
+  EXPECT_EQ(*exact, ::geteuid());
+  EXPECT_EQ(ProcNetSocketOwner(connection.peer(), connection.self()), ::geteuid());
+}
+
+TEST(PeerCredentialsTest, SockDiagSaysNotFoundForAConnectionThatDoesNotExist) {
+  LoopbackConnection connection;
+  ASSERT_TRUE(connection.connected);
+  // The same ends with a port nobody uses on the client side.
+  auto* peer = reinterpret_cast<sockaddr_in*>(connection.peer());
+  peer->sin_port = htons(static_cast<uint16_t>(ntohs(peer->sin_port) ^ 0x4000));
+  Result<std::optional<uid_t>> exact = SockDiagSocketOwner(connection.peer(), connection.self());
+  ASSERT_TRUE(exact.ok()) << exact.status().message();
+  EXPECT_EQ(*exact, std::nullopt);
+  EXPECT_EQ(LoopbackPeerUid(connection.peer(), connection.self()), std::nullopt);
 }
 
 }  // namespace
