@@ -2,6 +2,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "common/agent_settings_validator.h"
 #include "common/config.h"
@@ -16,6 +18,9 @@ struct Wiring {
   std::function<int(const Config& config, bool log_to_file)> run_router;
   // `codeswarm worker`. Returns the process exit code.
   std::function<int()> run_worker;
+  // `codeswarm relay ARGS...` (started by the router on a login node): the arguments after the
+  // subcommand name. Returns the process exit code.
+  std::function<int(const std::vector<std::string>& args)> run_relay;
   // Checks the config's agent section whenever a command loads the config.
   AgentSettingsValidator validate_agent;
 };

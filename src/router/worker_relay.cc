@@ -1,0 +1,85 @@
+#include "router/worker_relay.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+#include "common/subprocess.h"
+#include "relay/relay_main.h"
+
+namespace codeswarm::router {
+
+namespace {
+
+// How long a connection through the relay may stay silent before the relay closes it; the
+// router's own hello time limit (WorkerLimits) covers the TLS handshake after the first byte.
+constexpr double kRelayHelloTimeoutSeconds = 10;
+
+std::string PortFile(const Config& config) { return config.router.state_dir + "/relay.port"; }
+
+int SavedPort(const Config& config) {
+  std::ifstream in(PortFile(config));
+  int port = 0;
+  if (!(in >> port) || port < 1 || port > 65535) return 0;
+  return port;
+}
+
+void SavePort(const Config& config, int port) {
+  std::ofstream out(PortFile(config), std::ios::trunc);
+  out << port << "\n";
+}
+
+Result<StartedRelay> StartOn(boost::asio::io_context& io, boost::asio::thread_pool& pool,
+                             const Config& config, const LoginNodeCommand& login_command,
+                             relay::RelayLink::ConnectionHandler on_connection, int port) {
+  relay::RelayLinkOptions options;
+  options.where = "login node " + config.SlurmLoginAlias();
+  options.port = port;
+  options.start_timeout_seconds = config.ssh.connect_timeout_seconds + 20;
+  options.command = [&config, login_command](int port) {
+    relay::RelayOptions relay;
+    relay.port = port;
+    relay.advertise_host = config.cluster.slurm.relay_host;
+    relay.hello_timeout_seconds = kRelayHelloTimeoutSeconds;
+    relay.log_level = config.router.log_level;
+    std::vector<std::string> argv = {RelayBinary(config), "relay"};
+    for (std::string& arg : relay::RelayArgs(relay)) argv.push_back(std::move(arg));
+    return login_command(config, argv);
+  };
+  auto link = relay::RelayLink::Create(io, pool, std::move(options), std::move(on_connection));
+  Result<relay::HelloInfo> hello = link->Start();
+  if (!hello.ok()) return hello.status();
+  return StartedRelay{std::move(link), hello->host + ":" + std::to_string(hello->port)};
+}
+
+}  // namespace
+
+std::string RelayBinary(const Config& config) {
+  // TODO(deploy): the deployed binary (<workspace_root>/<cluster_subdir>/bin/codeswarm-...)
+  // once the router deploys itself; until then what the workers run.
+  if (!config.cluster.slurm.worker_command.empty()) return config.cluster.slurm.worker_command;
+  return SelfExecutablePath();
+}
+
+Result<StartedRelay> StartWorkerRelay(boost::asio::io_context& io, boost::asio::thread_pool& pool,
+                                      const Config& config, const LoginNodeCommand& login_command,
+                                      relay::RelayLink::ConnectionHandler on_connection) {
+  if (!login_command) return Status::FailedPrecondition("this build cannot start a relay");
+  const int configured = config.cluster.slurm.relay_port;
+  const int saved = configured == 0 ? SavedPort(config) : 0;
+  Result<StartedRelay> started =
+      StartOn(io, pool, config, login_command, on_connection, configured != 0 ? configured : saved);
+  if (!started.ok() && saved != 0 &&
+      started.status().message().find("in use") != std::string::npos) {
+    spdlog::warn("the relay's previous port {} is taken ({}); workers of running swarms cannot "
+                 "reach this router until they are relaunched",
+                 saved, started.status().message());
+    started = StartOn(io, pool, config, login_command, on_connection, 0);
+  }
+  if (!started.ok()) return started.status();
+  const std::size_t colon = started->worker_address.rfind(':');
+  SavePort(config, std::stoi(started->worker_address.substr(colon + 1)));
+  return started;
+}
+
+}  // namespace codeswarm::router
