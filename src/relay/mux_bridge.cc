@@ -218,7 +218,8 @@ class MuxBridgeImpl final : public MuxBridge, public std::enable_shared_from_thi
           if (self->ended_ || channel->closed) return;
           if (ec) {
             self->CloseChannel(channel,
-                               ec == asio::error::eof ? "closed by its end" : ec.message(), true);
+                               ec == asio::error::eof ? "closed by the " + self->options_.local_name
+                                                       : ec.message(), true);
             return;
           }
           channel->first_byte_timer.cancel();

@@ -34,6 +34,8 @@ struct MuxBridgeOptions {
   std::size_t mux_queue_bytes = 4 << 20;
   // A channel opened with Open() whose peer sends no byte within this is closed (0: never).
   std::chrono::milliseconds first_byte_timeout{0};
+  // Who holds the local ends, for the reasons given: "closed by the <local_name>".
+  std::string local_name = "local end";
 };
 
 class MuxBridgeHandler {

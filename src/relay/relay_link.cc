@@ -181,7 +181,10 @@ class RelayLinkImpl final : public RelayLink, public MuxBridgeHandler {
     stderr_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ssh_->stderr_fd()));
     stderr_buffer_ = std::make_shared<asio::streambuf>(kMaxLogLineBytes);
     ReadStderr(stderr_buffer_);
-    bridge_ = MuxBridge::Create(io_, ssh_->ReleaseStdout(), ssh_->ReleaseStdin(), {}, *this);
+    MuxBridgeOptions bridge_options;
+    bridge_options.local_name = "router";
+    bridge_ = MuxBridge::Create(io_, ssh_->ReleaseStdout(), ssh_->ReleaseStdin(), bridge_options,
+                                *this);
     bridge_->Start();
   }
 

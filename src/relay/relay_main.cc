@@ -69,6 +69,7 @@ class Relay final : public MuxBridgeHandler {
 
   int Run() {
     MuxBridgeOptions bridge_options;
+    bridge_options.local_name = "worker";
     bridge_options.first_byte_timeout =
         std::chrono::milliseconds(static_cast<long>(options_.hello_timeout_seconds * 1000));
     bridge_ = MuxBridge::Create(io_, STDIN_FILENO, STDOUT_FILENO, bridge_options, *this);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "common/subprocess.h"
@@ -11,9 +12,12 @@ namespace codeswarm::router {
 
 namespace {
 
-// How long a connection through the relay may stay silent before the relay closes it; the
-// router's own hello time limit (WorkerLimits) covers the TLS handshake after the first byte.
-constexpr double kRelayHelloTimeoutSeconds = 10;
+// How long a connection through the relay may stay silent before the relay closes it (with a
+// log line naming it). A worker speaks first, at once; shorter than the router's own limit
+// (router.worker_timeout_seconds), which then covers a handshake that starts and stalls.
+double RelayHelloTimeoutSeconds(const Config& config) {
+  return std::max(1.0, config.router.worker_timeout_seconds / 2);
+}
 
 std::string PortFile(const Config& config) { return config.router.state_dir + "/relay.port"; }
 
@@ -40,7 +44,7 @@ Result<StartedRelay> StartOn(boost::asio::io_context& io, boost::asio::thread_po
     relay::RelayOptions relay;
     relay.port = port;
     relay.advertise_host = config.cluster.slurm.relay_host;
-    relay.hello_timeout_seconds = kRelayHelloTimeoutSeconds;
+    relay.hello_timeout_seconds = RelayHelloTimeoutSeconds(config);
     relay.log_level = config.router.log_level;
     std::vector<std::string> argv = {RelayBinary(config), "relay"};
     for (std::string& arg : relay::RelayArgs(relay)) argv.push_back(std::move(arg));
