@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <istream>
 
@@ -40,22 +41,25 @@ struct SpawnedRelay {
   HelloInfo hello;
 };
 
-// Reads exactly `n` bytes before `deadline`; false on EOF, error or time out.
-bool ReadExactly(int fd, char* out, std::size_t n, Clock::time_point deadline) {
+enum class ReadOutcome { kDone, kTimedOut, kEnded };
+
+// Reads exactly `n` bytes before `deadline`.
+ReadOutcome ReadExactly(int fd, char* out, std::size_t n, Clock::time_point deadline) {
   while (n > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return ReadOutcome::kTimedOut;
     pollfd pfd{fd, POLLIN, 0};
     int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
+    if (ready == 0) return ReadOutcome::kTimedOut;
+    if (ready < 0) return ReadOutcome::kEnded;
     ssize_t got = ::read(fd, out, n);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
+    if (got <= 0) return ReadOutcome::kEnded;
     out += got;
     n -= static_cast<std::size_t>(got);
   }
-  return true;
+  return ReadOutcome::kDone;
 }
 
 // What ssh (or the relay) said on stderr, once it has exited or been stopped.
@@ -101,11 +105,13 @@ Result<SpawnedRelay> SpawnRelay(const std::vector<std::string>& argv, double tim
                                (said.empty() ? "" : ": " + Ellipsize(said, 2000)));
   };
   char header[kFrameHeaderBytes];
-  if (!ReadExactly(ssh->stdout_fd(), header, sizeof header, deadline)) {
-    return fail(Clock::now() >= deadline ? "no answer within " + std::to_string(
-                                               static_cast<int>(timeout_seconds)) + " s"
-                                         : "the session ended before the relay said hello");
+  const ReadOutcome read = ReadExactly(ssh->stdout_fd(), header, sizeof header, deadline);
+  if (read == ReadOutcome::kTimedOut) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout_seconds);
+    return fail(std::string("no answer within ") + seconds + " s");
   }
+  if (read == ReadOutcome::kEnded) return fail("the session ended before the relay said hello");
   FrameDecoder decoder;
   decoder.Append(std::string_view(header, sizeof header));
   // The header alone is checked; a shell start-up file that prints something fails here.
@@ -120,7 +126,7 @@ Result<SpawnedRelay> SpawnRelay(const std::vector<std::string>& argv, double tim
                 Ellipsize(std::string(header, sizeof header), 40) + "\"");
   }
   std::string payload(length, '\0');
-  if (!ReadExactly(ssh->stdout_fd(), payload.data(), length, deadline)) {
+  if (ReadExactly(ssh->stdout_fd(), payload.data(), length, deadline) != ReadOutcome::kDone) {
     return fail("the hello was cut short");
   }
   Result<HelloInfo> hello = ParseHello(payload);
