@@ -102,9 +102,10 @@ class SlurmRelayE2ETest : public router_test::RouterE2ETest {
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
     }
-    // The shared ssh connection the test's router opened (ControlPersist keeps it a minute).
+    // The shared ssh connection the test's router opened (ControlPersist keeps it a minute); the
+    // master renames itself "ssh: <control socket> [mux]".
     if (router_) {
-      for (pid_t pid : ProcessesMentioning("ControlPath=" + router_->state_dir() + "/ssh")) {
+      for (pid_t pid : ProcessesMentioning(router_->state_dir() + "/ssh/")) {
         ::kill(pid, SIGTERM);
       }
     }
