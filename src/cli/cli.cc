@@ -336,6 +336,11 @@ CommandEntry AddList(CLI::App& app, const GlobalOptions& global) {
 }  // namespace
 
 int Main(int argc, char** argv, const Wiring& wiring) {
+  // `codeswarm relay ...` (hidden; started by the router over ssh) parses its own options: none
+  // of the global ones apply to it.
+  if (argc >= 2 && std::string_view(argv[1]) == "relay") {
+    return wiring.run_relay(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app("Codeswarm: launch swarms of AI coding agents, inject prompts, stream answers.",
                "codeswarm");
   app.set_version_flag("--version", std::string("codeswarm ") + CODESWARM_VERSION);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/agent_settings_validator.h"
 #include "common/config.h"
@@ -31,6 +32,9 @@ struct Wiring {
   std::function<int()> run_worker;
   // `codeswarm deploy`: installs this binary on the cluster of the loaded config.
   std::function<Result<DeployReport>(const Config& config)> deploy;
+  // `codeswarm relay ARGS...` (started by the router on a login node): the arguments after the
+  // subcommand name. Returns the process exit code.
+  std::function<int(const std::vector<std::string>& args)> run_relay;
   // Checks the config's agent section whenever a command loads the config.
   AgentSettingsValidator validate_agent;
 };

@@ -191,6 +191,9 @@ void ReadSlurm(JsonObjectReader& cluster, SlurmBackendConfig* c) {
     ReadLoginAlias(r, "login_alias", &alias);
     c->login_alias = alias;
   }
+  r.Enum("connect", {"direct", "relay"}, &c->connect);
+  r.Int("relay_port", 0, 65535, &c->relay_port);
+  SingleLineString(r, "relay_host", &c->relay_host);
   r.Finish();
 }
 

@@ -83,6 +83,13 @@ struct SlurmBackendConfig {
   int drain_seconds = 120;
   // Overrides ssh.login_alias when present; "" runs the Slurm commands on this machine.
   std::optional<std::string> login_alias;
+  // How workers reach the router (docs/SLURM.md): "direct" dials router.worker_host;
+  // "relay" dials `codeswarm relay`, which the router runs on the login node over ssh.
+  std::string connect = "direct";
+  // The relay's port on the login node; 0: a free one, kept for the router's lifetime.
+  int relay_port = 0;
+  // The host workers dial to reach the relay; empty: the login node's hostname.
+  std::string relay_host;
 };
 
 struct ClusterConfig {

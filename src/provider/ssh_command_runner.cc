@@ -105,21 +105,26 @@ std::string SshCommandRunner::Where() const {
 }
 
 std::vector<std::string> SshCommandRunner::BaseArgv() const {
+  return SshBaseArgv(options_, control_path_);
+}
+
+std::vector<std::string> SshBaseArgv(const SshRunnerOptions& options,
+                                     const std::string& control_path) {
   std::vector<std::string> argv = {"ssh"};
-  if (!options_.ssh_config.empty()) argv.insert(argv.end(), {"-F", options_.ssh_config});
-  const long connect_timeout = std::lround(std::ceil(options_.connect_timeout_seconds));
+  if (!options.ssh_config.empty()) argv.insert(argv.end(), {"-F", options.ssh_config});
+  const long connect_timeout = std::lround(std::ceil(options.connect_timeout_seconds));
   argv.insert(argv.end(),
               {"-T", "-o", "BatchMode=yes", "-o",
                "ConnectTimeout=" + std::to_string(connect_timeout), "-o", "LogLevel=ERROR"});
-  if (control_path_.empty()) {
+  if (control_path.empty()) {
     argv.insert(argv.end(), {"-o", "ControlMaster=no", "-o", "ControlPath=none"});
   } else {
     argv.insert(argv.end(),
                 {"-o", "ControlMaster=auto", "-o",
-                 "ControlPersist=" + std::to_string(options_.controlpersist_minutes) + "m", "-o",
-                 "ControlPath=" + control_path_});
+                 "ControlPersist=" + std::to_string(options.controlpersist_minutes) + "m", "-o",
+                 "ControlPath=" + control_path});
   }
-  argv.insert(argv.end(), {"--", options_.login_alias});
+  argv.insert(argv.end(), {"--", options.login_alias});
   return argv;
 }
 

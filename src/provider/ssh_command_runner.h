@@ -60,6 +60,11 @@ class SshCommandRunner final : public CommandRunner {
   const std::string control_path_;  // empty: no connection sharing
 };
 
+// ssh and its options for `options`, up to and including "--" and the alias; `control_path`
+// empty: no connection sharing.
+std::vector<std::string> SshBaseArgv(const SshRunnerOptions& options,
+                                     const std::string& control_path);
+
 // The directory for ControlMaster sockets: `preferred` when "<preferred>/<40 hex>.<16 chars>"
 // (the temporary name ssh binds before renaming) fits a unix socket address, else
 // /tmp/codeswarm-ssh-<uid>. Created mode 0700; fails when it exists but is not a directory owned

@@ -4,6 +4,7 @@
 #include "common/agent_settings_validator.h"
 #include "common/config.h"
 #include "provider/cluster_provider.h"
+#include "router/worker_relay.h"
 
 namespace codeswarm::router {
 
@@ -15,6 +16,12 @@ struct RouterRunOptions {
   provider::ProviderFactory make_provider;
   // Checks the agent settings of each launch.
   AgentSettingsValidator validate_agent;
+  // Runs a command on the login node over ssh: what starts the relay of
+  // cluster.slurm.connect "relay". Required in that mode only.
+  LoginNodeCommand login_command;
+  // The binary the relay runs on the login node (deploying it first when the workers run the
+  // deployed binary). Unset: worker_command or the router's own binary.
+  RelayBinaryResolver relay_binary;
 };
 
 // Runs the router until SIGTERM/SIGINT. Returns the process exit code; prints why it could not

@@ -28,6 +28,7 @@
 #include "router/peer_credentials.h"
 #include "router/router_core.h"
 #include "router/router_main.h"
+#include "router/worker_relay.h"
 #include "router/worker_session.h"
 
 namespace codeswarm::router {
@@ -113,7 +114,9 @@ class Server {
     auto worker_ep = Resolve(io_, config_.router.worker_host, config_.router.worker_port);
     if (!worker_ep.ok()) return worker_ep.status();
     CODESWARM_RETURN_IF_ERROR(Listen(client_acceptor_, *client_ep, "clients"));
-    CODESWARM_RETURN_IF_ERROR(Listen(worker_acceptor_, *worker_ep, "workers"));
+    // Through the relay, workers have no way to this machine: no listener for them at all.
+    const bool relayed = config_.cluster.slurm.connect == "relay";
+    if (!relayed) CODESWARM_RETURN_IF_ERROR(Listen(worker_acceptor_, *worker_ep, "workers"));
 
     auto store = OpenSqliteStore(config_.router.state_dir + "/router.db");
     if (!store.ok()) return store.status();
@@ -125,8 +128,17 @@ class Server {
     RouterOptions options;
     options.max_nodes = config_.router.max_nodes;
     options.backend = config_.cluster.backend;
-    options.worker_address = config_.WorkerAdvertiseHost() + ":" +
-                             std::to_string(worker_acceptor_.local_endpoint().port());
+    if (relayed) {
+      auto relay = StartWorkerRelay(
+          io_, pool_, config_, run_options_.login_command, run_options_.relay_binary,
+          [this](int fd, const std::string& peer) { ServeRelayedWorker(fd, peer); });
+      if (!relay.ok()) return relay.status();
+      relay_ = std::move(relay->link);
+      options.worker_address = relay->worker_address;
+    } else {
+      options.worker_address = config_.WorkerAdvertiseHost() + ":" +
+                               std::to_string(worker_acceptor_.local_endpoint().port());
+    }
     options.swarms_root = config_.SwarmsRoot();
     options.default_agent_json = config_.agent_json;
     options.validate_agent = run_options_.validate_agent;
@@ -154,17 +166,20 @@ class Server {
     if (!tls.ok()) return tls.status();
     worker_tls_ = std::move(*tls);
     StartWebPort();
-    spdlog::info("codeswarm router {} listening for clients on {}:{} and workers on {}:{} "
+    const std::string workers_on =
+        relayed ? "the relay" : config_.router.worker_host + ":" +
+                                    std::to_string(worker_acceptor_.local_endpoint().port());
+    spdlog::info("codeswarm router {} listening for clients on {}:{} and workers on {} "
                  "(workers dial {}); backend {}; state in {}",
                  CODESWARM_VERSION, config_.router.host, client_acceptor_.local_endpoint().port(),
-                 config_.router.worker_host, worker_acceptor_.local_endpoint().port(),
-                 options.worker_address, config_.cluster.backend, config_.router.state_dir);
+                 workers_on, options.worker_address, config_.cluster.backend,
+                 config_.router.state_dir);
     return Status::Ok();
   }
 
   void Run() {
     AcceptClient();
-    AcceptWorker();
+    if (!relay_) AcceptWorker();
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (!ec) Stop(sig);
     });
@@ -265,19 +280,43 @@ class Server {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         socket.set_option(asio::socket_base::keep_alive(true), ignored);
-        WorkerLimits limits;
-        limits.heartbeat_seconds = config_.router.heartbeat_seconds;
-        limits.timeout_seconds = config_.router.worker_timeout_seconds;
-        limits.channel.write_timeout = FromSeconds(config_.router.worker_write_timeout_seconds);
-        auto session = std::make_shared<WorkerSession>(std::move(socket), worker_tls_->context(),
-                                                       next_conn_id_++, *core_, workers_, limits,
-                                                       clock_);
-        session->Start();
+        StartWorkerSession(std::move(socket), "");
       } else {
         spdlog::warn("accepting a worker failed: {}", ec.message());
       }
       AcceptWorker();
     });
+  }
+
+  // `peer` empty: the socket's own address names it.
+  void StartWorkerSession(tcp::socket socket, const std::string& peer) {
+    WorkerLimits limits;
+    limits.heartbeat_seconds = config_.router.heartbeat_seconds;
+    limits.timeout_seconds = config_.router.worker_timeout_seconds;
+    limits.channel.write_timeout = FromSeconds(config_.router.worker_write_timeout_seconds);
+    auto session = std::make_shared<WorkerSession>(std::move(socket), worker_tls_->context(),
+                                                   next_conn_id_++, *core_, workers_, limits,
+                                                   clock_);
+    if (!peer.empty()) session->set_peer(peer);
+    session->Start();
+  }
+
+  // A worker connection carried by the relay: a local stream socket (one end of a socketpair)
+  // that the session treats like an accepted TCP socket.
+  void ServeRelayedWorker(int fd, const std::string& peer) {
+    if (stopping_) {
+      ::close(fd);
+      return;
+    }
+    tcp::socket socket(io_);
+    boost::system::error_code ec;
+    socket.assign(tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      spdlog::warn("cannot serve the worker connection from {}: {}", peer, ec.message());
+      return;
+    }
+    StartWorkerSession(std::move(socket), peer);
   }
 
   void Stop(int sig) {
@@ -287,6 +326,7 @@ class Server {
     client_acceptor_.close(ignored);
     worker_acceptor_.close(ignored);
     if (http_) http_->Stop();
+    if (relay_) relay_->Stop();
     core_->Shutdown();
     hub_.CloseAll("the router is shutting down");
     workers_.AbortAll();
@@ -313,6 +353,7 @@ class Server {
   std::unique_ptr<RouterCore> core_;
   std::unique_ptr<tls::ChannelTls> worker_tls_;  // outlives every worker session
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<relay::RelayLink> relay_;      // cluster.slurm.connect "relay" only
   WorkerSessions workers_;
   ClientId next_client_id_ = 1;
   ConnId next_conn_id_ = 1;

@@ -49,6 +49,9 @@ class WorkerSession : public WorkerConnection,
   // Closes without telling the core anything more (router shutdown).
   void Abort();
   ConnId id() const { return id_; }
+  // Names the peer in log lines instead of the socket's address (a connection through the
+  // relay). REQUIRES: before Start().
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
 
   void Send(std::string line) override;
   void Close(std::string_view reason) override;
