@@ -1,0 +1,119 @@
+// The laptop topology on the real Slurm cluster (see slurm_e2e_fixture.h): a router off the
+// cluster (every Slurm command through the login alias) in relay mode — it opens no worker
+// listener at all — with no cluster.slurm.worker_command and a workspace where no codeswarm
+// exists. It deploys its own static binary, runs `codeswarm relay` on the login node from that
+// copy, and the 4 nodes of a swarm, running the same copy, reach it through the relay only. The
+// router is the static binary (build-static/codeswarm or $CODESWARM_STATIC_BINARY), as it must
+// be to deploy: skipped without it, unless CODESWARM_REQUIRE_STATIC=1 (scripts/test.sh).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+
+#include "e2e/slurm_e2e_fixture.h"
+
+namespace codeswarm::e2e {
+namespace {
+
+using namespace slurm_test;  // NOLINT: the fixture and its helpers
+
+std::string StaticBinary() {
+  std::string set = Env("CODESWARM_STATIC_BINARY");
+  return set.empty() ? std::string(CODESWARM_SOURCE_DIR) + "/build-static/codeswarm" : set;
+}
+
+std::string ExeOf(pid_t pid) {
+  std::error_code ec;
+  return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
+}
+
+// Pids of the processes whose executable is `path`.
+std::vector<pid_t> ProcessesRunning(const std::string& path) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])) &&
+        ExeOf(std::stoi(name)) == path) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+// Whether anything accepts a TCP connection on 127.0.0.1:`port`.
+bool SomethingListensOn(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return connected;
+}
+
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(SlurmE2ETest, LaptopTopologyDeploysRunsTheRelayFromTheCopyAndNodesReachOnlyTheRelay) {
+  const std::string binary = StaticBinary();
+  if (!fs::exists(binary)) {
+    if (Env("CODESWARM_REQUIRE_STATIC") == "1") FAIL() << "no static binary at " << binary;
+    GTEST_SKIP() << "no static binary at " << binary << ": scripts/build.sh --static";
+  }
+  const std::string bin_dir = dir_.path() + "/ws/swarms/bin";
+  ASSERT_FALSE(fs::exists(bin_dir)) << "the workspace must hold no codeswarm beforehand";
+
+  json::object config = SlurmConfig();
+  json::object& slurm = config.at("cluster").at("slurm").as_object();
+  slurm.erase("worker_command");
+  slurm["connect"] = "relay";
+  RouterProcess router(dir_, config);
+  router.UseBinary(binary);
+  router.Start();
+  ProtocolClient client(router.port());
+
+  // Before any launch: the binary is deployed and the relay on the login node runs that copy;
+  // the router listens for no worker.
+  std::string deployed;
+  ASSERT_TRUE(Eventually([&] {
+    if (!fs::exists(bin_dir)) return false;
+    for (const auto& entry : fs::directory_iterator(bin_dir)) {
+      const std::string name = entry.path().filename();
+      if (name.rfind("codeswarm-", 0) == 0) deployed = entry.path();
+    }
+    return !deployed.empty() && !ProcessesRunning(deployed).empty();
+  }, kSlurmWait)) << router.log();
+  EXPECT_FALSE(SomethingListensOn(router.worker_port())) << "relay mode opens no worker port";
+  EXPECT_EQ(Count(router.log(), "deploy: copied"), 1) << router.log();
+
+  for (const char* prompt : {"first", "second"}) {
+    json::object launched = LaunchAndWait(client, 4);
+    ASSERT_FALSE(launched.empty()) << router.log();
+    const std::string swarm = Str(launched.at("swarm_id"));
+    std::vector<pid_t> workers = WorkerPids(swarm);
+    ASSERT_EQ(workers.size(), 4u);
+    for (pid_t pid : workers) EXPECT_EQ(ExeOf(pid), deployed) << "worker " << pid;
+    std::string injection = InjectAndWait(client, swarm, prompt, 4);
+    for (int node = 0; node < 4; ++node) {
+      EXPECT_EQ(client.Sequence(injection, node), kFullTurn) << "node " << node;
+    }
+    std::string rid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
+    EXPECT_EQ(EventOf(client.Answer(rid, kSlurmWait)), "swarm_terminated");
+  }
+  // The second launch (and the relay) copied nothing more.
+  EXPECT_EQ(Count(router.log(), "deploy: copied"), 1) << router.log();
+  router.Stop();
+  // No relay outlives its router on the login node.
+  EXPECT_TRUE(Eventually([&] { return ProcessesRunning(deployed).empty(); }, kSlurmWait));
+}
+
+}  // namespace
+}  // namespace codeswarm::e2e
