@@ -44,28 +44,27 @@ function writeCodexHome(dir, stubPort) {
   return home;
 }
 
-// The router's journal of `swarmId`, replayed over the client protocol (subscribe since 0):
-// every event up to replay_complete.
-async function journalOf(port, swarmId) {
+// One command to the router over the client protocol: the messages it answers with, up to the
+// one `isLast` accepts (a command_rejected throws).
+async function askRouter(port, command, payload, isLast) {
   const socket = net.connect(port, '127.0.0.1');
   try {
-    const events = [];
-    const replayed = new Promise((resolve, reject) => {
+    const messages = [];
+    const answered = new Promise((resolve, reject) => {
       socket.on('error', reject);
       readline.createInterface({ input: socket }).on('line', (line) => {
         const message = JSON.parse(line);
-        if (message.event === 'replay_complete') resolve(events);
-        else if (message.event === 'command_rejected') reject(new Error(line));
-        else events.push(message);
+        if (message.event === 'command_rejected') reject(new Error(`${command}: ${line}`));
+        messages.push(message);
+        if (isLast(message)) resolve(messages);
       });
     });
     socket.write(`${JSON.stringify({
-      protocol: 'codeswarm.router.v1', type: 'command', command: 'subscribe', request_id: 'r-journal',
-      payload: { swarm_id: swarmId, since_seq: 0 },
+      protocol: 'codeswarm.router.v1', type: 'command', command, request_id: 'r-test', payload,
     })}\n`);
-    const answer = await within(replayed, 20000);
+    const answer = await within(answered, 20000);
     if (answer === null) {
-      throw new Error(`no replay_complete from the router within 20 s (${events.length} events so far)`);
+      throw new Error(`${command}: no full answer from the router within 20 s (${messages.length} messages)`);
     }
     return answer;
   } finally {
@@ -128,7 +127,8 @@ test('a person approves a real codex request on the page and the turn completes'
     'the approved command ran in the node\'s directory');
 
   // The router recorded the same: one request, answered accept by a person, and no request left.
-  const journal = await journalOf(router.port, swarmId);
+  const journal = await askRouter(router.port, 'subscribe', { swarm_id: swarmId, since_seq: 0 },
+    (m) => m.event === 'replay_complete');
   const of = (name) => journal.filter((e) => e.event === name).map((e) => e.data);
   const [asked] = of('approval_request');
   assert.ok(asked, `no approval_request in the journal: ${journal.map((e) => e.event).join(' ')}`);
@@ -138,5 +138,8 @@ test('a person approves a real codex request on the page and the turn completes'
   assert.equal(decisions[0].decision, 'accept');
   assert.equal(decisions[0].decided_by, 'person');
   assert.equal(of('turn_complete')[0]?.status, 'completed');
+  const status = (await askRouter(router.port, 'swarm_status', { swarm_id: swarmId },
+    (m) => m.event === 'swarm_status')).at(-1);
+  assert.deepEqual(status.data.nodes[0].approvals_waiting, []);
   assert.deepEqual(errors, [], 'no console errors');
 });
