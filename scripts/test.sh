@@ -85,7 +85,8 @@ fi
 
 # Runs node's test runner on the files $2... (on the Node 24 of scripts/test-env.d/30-openclaw.sh,
 # which OpenClaw needs) against the binary of the build, and records the outcome for the summary
-# like stage() does, with the names of the failed tests.
+# like stage() does, with the names of the failed tests. A test that needs OpenClaw or a real
+# agent CLI (exported by the hooks above) fails here without it instead of skipping.
 node_stage() {
   local name=$1
   shift
@@ -97,7 +98,7 @@ node_stage() {
   fi
   local out
   out=$(mktemp)
-  if CODESWARM_REQUIRE_OPENCLAW=1 CODESWARM_BINARY="$root/${CODESWARM_BUILD_DIR:-build}/codeswarm" \
+  if CODESWARM_REQUIRE_OPENCLAW=1 CODESWARM_REQUIRE_AGENTS=1 CODESWARM_BINARY="$root/${CODESWARM_BUILD_DIR:-build}/codeswarm" \
     "$CODESWARM_NODE24" --test --test-reporter=spec --test-timeout=300000 "$@" 2>&1 | tee "$out"; then
     local pass fail
     pass=$(grep -oE '^ℹ pass [0-9]+' "$out" | tail -1 | cut -d' ' -f3) || true

@@ -22,10 +22,11 @@ function canConnect(port) {
   });
 }
 
-// A router (local backend, mock agent) on free ports, web port included; restart() stops it
-// and starts it again on the same ports and state (what a page must survive). Stopped, with its
-// workers, when the test ends.
-export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
+// A router (local backend, mock agent unless `agent` says otherwise; `env` added to its
+// environment, which its workers and their agents inherit) on free ports, web port included;
+// restart() stops it and starts it again on the same ports and state (what a page must
+// survive). Stopped, with its workers, when the test ends.
+export async function startRouter(t, { agent = { kind: 'mock' }, env = {} } = {}) {
   const dir = tempDir(t, 'codeswarm-web-');
   const port = await freePort();
   const workerPort = await freePort();
@@ -48,7 +49,9 @@ export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
   let exited = null;
   const start = async () => {
     const log = fs.openSync(path.join(dir, 'router.out'), 'a');
-    child = spawn(codeswarmBinary, ['--config', configPath, 'router'], { stdio: ['ignore', log, log] });
+    child = spawn(codeswarmBinary, ['--config', configPath, 'router'], {
+      stdio: ['ignore', log, log], env: { ...process.env, ...env },
+    });
     fs.closeSync(log);
     exited = new Promise((resolve) => child.on('exit', resolve));
     await eventually(() => canConnect(httpPort), `the web port ${httpPort} (log: ${dir}/router.out)`);
