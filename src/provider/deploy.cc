@@ -136,7 +136,8 @@ std::string DeployDirectory(const Config& config) {
 }
 
 bool WorkersRunDeployedBinary(const Config& config) {
-  return !config.SlurmLoginAlias().empty() && config.cluster.slurm.worker_command.empty();
+  return config.cluster.backend == "slurm" && !config.SlurmLoginAlias().empty() &&
+         config.cluster.slurm.worker_command.empty();
 }
 
 std::string_view DeployActionName(DeployOutcome::Action action) {

@@ -46,9 +46,9 @@ Result<DeployableBinary> InspectBinary(const std::string& path, std::string vers
 // Where deployed binaries go: <SwarmsRoot()>/bin.
 std::string DeployDirectory(const Config& config);
 
-// Whether a launch runs the deployed binary: the Slurm commands go through a login alias (the
-// router is off the cluster, so its own path means nothing there) and no
-// cluster.slurm.worker_command names one.
+// Whether a launch runs the deployed binary: the Slurm backend, its commands through a login
+// alias (the router is off the cluster, so its own path means nothing there), and no
+// cluster.slurm.worker_command naming one.
 bool WorkersRunDeployedBinary(const Config& config);
 
 struct DeployOutcome {

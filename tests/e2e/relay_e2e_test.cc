@@ -167,7 +167,7 @@ class SlurmRelayE2ETest : public router_test::RouterE2ETest {
 TEST_F(SlurmRelayE2ETest, FourNodesStreamAcrossAKilledSshClientAndNothingIsLost) {
   constexpr int kNodes = 4;
   constexpr int kChunks = 300;
-  StartRouter();
+  ASSERT_NO_FATAL_FAILURE(StartRouter());
   ProtocolClient& client = *client_;
   // No worker listener: the worker port of the router's config is not open.
   EXPECT_EQ(Dial(router_->worker_port()), -1) << "the router listens for workers";
@@ -205,7 +205,9 @@ TEST_F(SlurmRelayE2ETest, FourNodesStreamAcrossAKilledSshClientAndNothingIsLost)
     EXPECT_EQ(std::count(names.begin(), names.end(), "turn_complete"), 1) << "node " << node;
   }
   for (const json::object& e : client.events()) {
-    if (IsEvent(e, "turn_complete")) EXPECT_EQ(Field(e, "status"), "completed");
+    if (IsEvent(e, "turn_complete")) {
+      EXPECT_EQ(Field(e, "status"), "completed");
+    }
   }
   EXPECT_NE(router_->log().find("the relay session on login node"), std::string::npos);
   // The nodes did reconnect through the new relay: a new turn works end to end.
@@ -222,7 +224,7 @@ TEST_F(SlurmRelayE2ETest, FourNodesStreamAcrossAKilledSshClientAndNothingIsLost)
 }
 
 TEST_F(SlurmRelayE2ETest, HostileInputAtTheRelayPortIsClosedWithALogLineAndTheSwarmGoesOn) {
-  StartRouter();
+  ASSERT_NO_FATAL_FAILURE(StartRouter());
   ProtocolClient& client = *client_;
   std::string swarm = LaunchAndWait(client, 2);
 
