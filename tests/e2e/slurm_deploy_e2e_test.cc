@@ -12,17 +12,13 @@
 #include <cstring>
 #include <fstream>
 
+#include "e2e/deploy_probe.h"
 #include "e2e/slurm_e2e_fixture.h"
 
 namespace codeswarm::e2e {
 namespace {
 
 using namespace slurm_test;  // NOLINT: the fixture and its helpers
-
-std::string StaticBinary() {
-  std::string set = Env("CODESWARM_STATIC_BINARY");
-  return set.empty() ? std::string(CODESWARM_SOURCE_DIR) + "/build-static/codeswarm" : set;
-}
 
 std::string Sha256Of(const std::string& path) {
   RunResult summed = Slurm({"sha256sum", path});
@@ -32,33 +28,6 @@ std::string Sha256Of(const std::string& path) {
 std::string Contents(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string ExeOf(pid_t pid) {
-  std::error_code ec;
-  return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
-}
-
-// Processes whose executable is `path`.
-int ProcessesRunning(const std::string& path) {
-  int n = 0;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])) &&
-        ExeOf(std::stoi(name)) == path) {
-      ++n;
-    }
-  }
-  return n;
-}
-
-int Count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
 }
 
 class SlurmDeployE2ETest : public SlurmE2ETest {
@@ -129,7 +98,7 @@ TEST_F(SlurmDeployE2ETest, StaticRouterDeploysItselfOnceAndReplacesADamagedCopy)
 
   // A byte changed in place: the next launch replaces the file, and the nodes run the good one.
   // (A file being executed cannot be opened for writing: wait for the last workers to exit.)
-  ASSERT_TRUE(Eventually([&] { return ProcessesRunning(deployed) == 0; }, kSlurmWait));
+  ASSERT_TRUE(Eventually([&] { return ProcessesRunning(deployed).empty(); }, kSlurmWait));
   {
     std::fstream file(deployed, std::ios::in | std::ios::out | std::ios::binary);
     const auto middle = static_cast<std::streamoff>(fs::file_size(deployed) / 2);

@@ -11,35 +11,13 @@
 
 #include <cctype>
 
+#include "e2e/deploy_probe.h"
 #include "e2e/slurm_e2e_fixture.h"
 
 namespace codeswarm::e2e {
 namespace {
 
 using namespace slurm_test;  // NOLINT: the fixture and its helpers
-
-std::string StaticBinary() {
-  std::string set = Env("CODESWARM_STATIC_BINARY");
-  return set.empty() ? std::string(CODESWARM_SOURCE_DIR) + "/build-static/codeswarm" : set;
-}
-
-std::string ExeOf(pid_t pid) {
-  std::error_code ec;
-  return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
-}
-
-// Pids of the processes whose executable is `path`.
-std::vector<pid_t> ProcessesRunning(const std::string& path) {
-  std::vector<pid_t> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])) &&
-        ExeOf(std::stoi(name)) == path) {
-      pids.push_back(std::stoi(name));
-    }
-  }
-  return pids;
-}
 
 // Whether anything accepts a TCP connection on 127.0.0.1:`port`.
 bool SomethingListensOn(int port) {
@@ -51,15 +29,6 @@ bool SomethingListensOn(int port) {
   const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return connected;
-}
-
-int Count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
 }
 
 TEST_F(SlurmE2ETest, LaptopTopologyDeploysRunsTheRelayFromTheCopyAndNodesReachOnlyTheRelay) {
