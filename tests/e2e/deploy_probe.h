@@ -20,19 +20,13 @@ inline std::string StaticBinary() {
   return set.empty() ? std::string(CODESWARM_SOURCE_DIR) + "/build-static/codeswarm" : set;
 }
 
-// The executable of process `pid` ("" when it is gone).
-inline std::string ExeOf(pid_t pid) {
-  std::error_code ec;
-  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
-}
-
 // Pids of the processes whose executable is `path`.
 inline std::vector<pid_t> ProcessesRunning(const std::string& path) {
   std::vector<pid_t> pids;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])) &&
-        ExeOf(std::stoi(name)) == path) {
+        slurm_test::ExeOf(std::stoi(name)) == path) {
       pids.push_back(std::stoi(name));
     }
   }

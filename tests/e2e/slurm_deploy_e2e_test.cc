@@ -40,23 +40,6 @@ class SlurmDeployE2ETest : public SlurmE2ETest {
   }
 
   std::string BinDir() const { return dir_.path() + "/ws/swarms/bin"; }
-
-  // Launches 4 nodes, checks that each runs `deployed` and takes a whole turn, terminates.
-  void RunFourNodesOn(ProtocolClient& client, const std::string& deployed,
-                      const std::string& prompt) {
-    json::object launched = LaunchAndWait(client, 4);
-    ASSERT_FALSE(launched.empty());
-    const std::string swarm = Str(launched.at("swarm_id"));
-    std::vector<pid_t> workers = WorkerPids(swarm);
-    ASSERT_EQ(workers.size(), 4u);
-    for (pid_t pid : workers) EXPECT_EQ(ExeOf(pid), deployed) << "worker " << pid;
-    std::string injection = InjectAndWait(client, swarm, prompt, 4);
-    for (int node = 0; node < 4; ++node) {
-      EXPECT_EQ(client.Sequence(injection, node), kFullTurn) << "node " << node;
-    }
-    std::string rid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
-    EXPECT_EQ(EventOf(client.Answer(rid, kSlurmWait)), "swarm_terminated");
-  }
 };
 
 TEST_F(SlurmDeployE2ETest, StaticRouterDeploysItselfOnceAndReplacesADamagedCopy) {

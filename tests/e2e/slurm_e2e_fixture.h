@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "common/clock.h"
@@ -91,6 +92,12 @@ inline std::string ProcEnv(pid_t pid, const std::string& name) {
 }
 
 // The swarm's `codeswarm worker` processes (its batch shell and srun carry the swarm id too).
+// The executable of process `pid` ("" when it is gone).
+inline std::string ExeOf(pid_t pid) {
+  std::error_code ec;
+  return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
+}
+
 inline std::vector<pid_t> WorkerPids(const std::string& swarm_id) {
   std::vector<pid_t> pids;
   for (const ProcessInfo& p : ProcessesOfSwarm(swarm_id)) {
@@ -188,6 +195,23 @@ class SlurmE2ETest : public ::testing::Test {
       connected.insert(e.at("data").at("node_id").as_int64());
     }
     return answer.at("data").as_object();
+  }
+
+  // Launches 4 nodes, checks that each worker's executable is `exe` and that each takes a whole
+  // turn of `prompt`, and terminates the swarm.
+  void RunFourNodesOn(ProtocolClient& client, const std::string& exe, const std::string& prompt) {
+    json::object launched = LaunchAndWait(client, 4);
+    ASSERT_FALSE(launched.empty());
+    const std::string swarm = Str(launched.at("swarm_id"));
+    std::vector<pid_t> workers = WorkerPids(swarm);
+    ASSERT_EQ(workers.size(), 4u);
+    for (pid_t pid : workers) EXPECT_EQ(ExeOf(pid), exe) << "worker " << pid;
+    std::string injection = InjectAndWait(client, swarm, prompt, 4);
+    for (int node = 0; node < 4; ++node) {
+      EXPECT_EQ(client.Sequence(injection, node), kFullTurn) << "node " << node;
+    }
+    std::string rid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
+    EXPECT_EQ(EventOf(client.Answer(rid, kSlurmWait)), "swarm_terminated");
   }
 
   // Injects and waits for every targeted node's turn_complete or inject_failed.

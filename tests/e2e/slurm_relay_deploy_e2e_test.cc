@@ -63,20 +63,8 @@ TEST_F(SlurmE2ETest, LaptopTopologyDeploysRunsTheRelayFromTheCopyAndNodesReachOn
   EXPECT_FALSE(SomethingListensOn(router.worker_port())) << "relay mode opens no worker port";
   EXPECT_EQ(Count(router.log(), "deploy: copied"), 1) << router.log();
 
-  for (const char* prompt : {"first", "second"}) {
-    json::object launched = LaunchAndWait(client, 4);
-    ASSERT_FALSE(launched.empty()) << router.log();
-    const std::string swarm = Str(launched.at("swarm_id"));
-    std::vector<pid_t> workers = WorkerPids(swarm);
-    ASSERT_EQ(workers.size(), 4u);
-    for (pid_t pid : workers) EXPECT_EQ(ExeOf(pid), deployed) << "worker " << pid;
-    std::string injection = InjectAndWait(client, swarm, prompt, 4);
-    for (int node = 0; node < 4; ++node) {
-      EXPECT_EQ(client.Sequence(injection, node), kFullTurn) << "node " << node;
-    }
-    std::string rid = client.Send("swarm_terminate", {{"swarm_id", swarm}});
-    EXPECT_EQ(EventOf(client.Answer(rid, kSlurmWait)), "swarm_terminated");
-  }
+  ASSERT_NO_FATAL_FAILURE(RunFourNodesOn(client, deployed, "first")) << router.log();
+  RunFourNodesOn(client, deployed, "second");
   // The second launch (and the relay) copied nothing more.
   EXPECT_EQ(Count(router.log(), "deploy: copied"), 1) << router.log();
   router.Stop();
