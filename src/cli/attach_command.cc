@@ -10,8 +10,10 @@ namespace codeswarm::cli {
 
 int Attach(Client& client, Output& output, const AttachRequest& request) {
   const std::string& swarm_id = request.swarm_id;
-  FollowStream stream(client, output, {swarm_id, request.since_seq, request.reconnect_seconds},
-                      *request.clock);
+  FollowStream stream(
+      client, output,
+      {swarm_id, request.since_seq, request.reconnect_seconds, request.skip_deltas},
+      *request.clock);
   // Events of the swarm that arrive before the status answer keep their place in the stream:
   // they are shown after its header rather than lost (deltas of a running turn, for instance).
   Answer answer = Request(client, output, "swarm_status", {{"swarm_id", swarm_id}},

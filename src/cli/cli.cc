@@ -75,6 +75,13 @@ void AddReconnectTimeout(CLI::App* command, double* seconds) {
       ->capture_default_str();
 }
 
+// Adds --no-deltas to a following command, bound to `skip`.
+void AddNoDeltas(CLI::App* command, bool* skip) {
+  command->add_flag("--no-deltas", *skip,
+                    "Leave out the token-by-token assistant_delta events: each answer comes "
+                    "whole (with --json, as its assistant line)");
+}
+
 // Adds --prompt and --prompt-file to `command`, into `args`.
 void AddPromptOptions(CLI::App* command, PromptArgs* args, const std::string& prompt_names,
                       const char* what) {
@@ -200,6 +207,7 @@ CommandEntry AddInject(CLI::App& app, const GlobalOptions& global) {
       ->check(SecondsCheck(true))
       ->capture_default_str();
   AddReconnectTimeout(command, &args->request.reconnect_seconds);
+  AddNoDeltas(command, &args->request.skip_deltas);
   return {command, [&global, args] {
             Result<NodeSpec> nodes = ParseNodeSpec(args->nodes);
             if (!nodes.ok()) return UsageError(nodes.status().WithPrefix("--nodes"));
@@ -257,6 +265,7 @@ CommandEntry AddAttach(CLI::App& app, const GlobalOptions& global) {
           ""));
   AddTimeout(command, &request->timeout_seconds, "waiting for the swarm's status");
   AddReconnectTimeout(command, &request->reconnect_seconds);
+  AddNoDeltas(command, &request->skip_deltas);
   return {command, [&global, request] {
             return RunWithRouter(global, [request](Client& client, Output& output) {
               return Attach(client, output, *request);

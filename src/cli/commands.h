@@ -39,6 +39,8 @@ struct InjectRequest {
   double turn_timeout_seconds = 0;
   // How long to get a lost connection back (the turns are followed on); 0: give up at once.
   double reconnect_seconds = kDefaultReconnectSeconds;
+  // Leave out the assistant_delta events (--no-deltas): each answer comes whole.
+  bool skip_deltas = false;
   // Where the deadlines are read (borrowed; must advance on its own, or as the dialer pauses).
   const Clock* clock = &SystemClock::Get();
 };
@@ -75,6 +77,8 @@ struct AttachRequest {
   double timeout_seconds = kDefaultTimeoutSeconds;
   // How long to get a lost connection back; 0: give up at once.
   double reconnect_seconds = kDefaultReconnectSeconds;
+  // Leave out the assistant_delta events (--no-deltas): each answer comes whole.
+  bool skip_deltas = false;
   // Where the deadlines are read (borrowed; must advance on its own, or as the dialer pauses).
   const Clock* clock = &SystemClock::Get();
 };

@@ -61,6 +61,7 @@ Received FollowStream::Subscribe(SteadyTime deadline) {
 Received FollowStream::Next(SteadyTime deadline) {
   while (true) {
     if (std::optional<Event> event = sequencer_.PopReady()) {
+      if (options_.skip_deltas && event->name == "assistant_delta") continue;
       return {Received::Kind::kEvent, std::move(*event), {}};
     }
     std::string lost_because;

@@ -25,6 +25,8 @@ struct FollowOptions {
   std::optional<int64_t> since_seq;
   // How long to try to get a lost connection back; 0: a lost connection ends the stream.
   double reconnect_seconds = 60;
+  // Leave out assistant_delta events: each answer still comes whole, as its `assistant` event.
+  bool skip_deltas = false;
 };
 
 // Not thread-safe. Borrows the client, the output and the clock.

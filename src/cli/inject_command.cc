@@ -51,7 +51,8 @@ int Inject(Client& client, Output& output, const InjectRequest& request) {
   // Subscribed first, from now and to every swarm (a swarm filter would answer an unknown swarm
   // before the inject does): after a lost connection, the stream resumes from the last event
   // handled, the acks included. The inject itself is sent once, whatever happens.
-  FollowStream stream(client, output, {"", std::nullopt, request.reconnect_seconds}, clock);
+  FollowStream stream(client, output,
+                      {"", std::nullopt, request.reconnect_seconds, request.skip_deltas}, clock);
   Received subscribed = stream.Subscribe(answer_deadline);
   if (subscribed.kind != Received::Kind::kEvent) {
     return ReportUnfinishedWait(subscribed, client, output, "subscribe", request.timeout_seconds);

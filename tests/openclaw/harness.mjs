@@ -171,10 +171,12 @@ export async function startRouter(t, { agent = { kind: 'mock' } } = {}) {
   };
 }
 
-// A command running in the background whose stdout lines are collected as they come.
+// A command running in the background whose stdout lines are collected as they come. With
+// `shell`, argv is a command line for sh (dash on Debian: what OpenClaw's exec runs when SHELL
+// is not set).
 export function startBackground(argv, { env = {}, cwd, shell = false } = {}) {
   const child = shell
-    ? spawn('bash', ['-c', argv], { cwd, env: environment(env), detached: true })
+    ? spawn('sh', ['-c', argv], { cwd, env: environment(env), detached: true })
     : spawn(argv[0], argv.slice(1), { cwd, env: environment(env), detached: true });
   const lines = [];
   let err = '';

@@ -53,6 +53,9 @@ function openclawHome(t, stubPort, { codeswarmConfig } = {}) {
     HOME: home,
     PATH: [path.dirname(codeswarmBinary), openclawBinDir(dir), process.env.PATH].join(':'),
     OPENCLAW_STATE_DIR: undefined, OPENCLAW_CONFIG_PATH: undefined, CODESWARM_CONFIG: undefined,
+    // exec then runs commands with sh (dash here, no bash features), whatever shell the one who
+    // runs the tests has: the skill's commands must work there.
+    SHELL: undefined,
   };
   return { dir, home, workspace, env };
 }
@@ -147,7 +150,7 @@ test('an OpenClaw agent turn launches, injects and terminates a swarm through ex
         { tool: 'exec', arguments: { command: skillCommand('codeswarm --json launch', { n: '2', prompt_file: 'codeswarm-prompts/system.md' }) } },
         { tool: 'exec', arguments: { command: skillCommand('codeswarm --json attach', { swarm_id: '{swarm_id}' }), background: true, timeoutSeconds: 0 } },
         { tool: 'write', arguments: { path: 'codeswarm-prompts/task.md', content: task } },
-        { tool: 'exec', arguments: { command: skillCommand('set -o pipefail; codeswarm --json inject', { swarm_id: '{swarm_id}', nodes: 'all', prompt_file: 'codeswarm-prompts/task.md' }) } },
+        { tool: 'exec', arguments: { command: skillCommand('codeswarm --json inject', { swarm_id: '{swarm_id}', nodes: 'all', prompt_file: 'codeswarm-prompts/task.md' }) } },
         { tool: 'exec', arguments: { command: skillCommand('codeswarm --json terminate', { swarm_id: '{swarm_id}' }) } },
         { tool: 'process', arguments: { action: 'log', sessionId: '{follow_session}' } },
         { reply: 'Swarm {swarm_id} answered: {answers}. Followed swarm {followed}. Terminated swarm {terminated}.' },
@@ -174,18 +177,28 @@ test('an OpenClaw agent turn launches, injects and terminates a swarm through ex
     const swarm = ids[0];
     assert.equal(list[swarm].status, 'terminated');
     assert.match(list[swarm].system_prompt, /^You are a careful C\+\+ reviewer\. Never put text/);
+    // What each tool call of the turn printed: the evidence when the router saw something else.
+    const requests = await stub.requests();
+    const calls = toolCalls(requests.at(-1).body.messages);
+    // One line per call, the inject's first (CI keeps the first lines of a failure), then the
+    // router's log.
+    const chats = requests.filter((r) => r.path === '/v1/chat/completions');
+    const seconds = chats.slice(1).map((r, i) => `${calls[i]?.name} ${(r.time - chats[i].time).toFixed(1)} s`);
+    t.diagnostic(`from one model request to the next: ${seconds.join(', ')}`);
+    const oneLine = (c) => `${c.name}: ${String(c.output).replaceAll('\n', ' ⏎ ').slice(-600)}`;
+    const transcript = () => [5, 6, 3, 2, 7].map((i) => oneLine(calls[i] ?? { name: `call ${i}`, output: 'none' }))
+      .join('\n') + `\n--- router log (end)\n${router.log().slice(-6000)}`;
     const status = jsonLines((await router.cli(['--json', 'status', swarm])).out)[0].data;
-    assert.deepEqual(status.nodes.map((n) => n.turns_completed), [1, 1]);
+    assert.deepEqual(status.nodes.map((n) => n.turns_completed), [1, 1],
+      `turns completed ${JSON.stringify(status.nodes.map((n) => n.turns_completed))}, not [1,1]; ${seconds.join(', ')}\n${transcript()}`);
 
     // The nodes' answers came back to the model in the tools' results, through the inject and
     // through the background follower; the model's final answer, which quotes them, is the
     // turn's answer.
-    const requests = await stub.requests();
     assert.equal(requests.filter((r) => r.path === '/v1/chat/completions').length, script.steps.length);
-    const calls = toolCalls(requests.at(-1).body.messages);
     assert.deepEqual(calls.map((c) => c.name), script.steps.filter((s) => s.tool).map((s) => s.tool));
     const [inject, followLog] = [calls[5], calls[7]];
-    assert.match(inject.args.command, new RegExp(`^set -o pipefail; codeswarm --json inject ${swarm} --nodes all `));
+    assert.match(inject.args.command, new RegExp(`^codeswarm --json inject ${swarm} --nodes all `));
     assert.deepEqual([followLog.args.action, calls[3].args.background], ['log', true]);
     for (const output of [inject.output, followLog.output]) {
       const events = jsonLines(output.replace(/\n\n[^{][^\n]*$/, ''));  // the tool's own note, if any

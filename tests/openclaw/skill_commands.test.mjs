@@ -1,6 +1,9 @@
 // Every command that integrations/openclaw/codeswarm/SKILL.md shows, run verbatim (only its
-// <placeholders> replaced) through bash against a real router, in the order an assistant would:
+// <placeholders> replaced) through sh against a real router, in the order an assistant would:
 // configure, check the router, launch, inject, follow, status, list, interrupt, terminate.
+// sh is dash on Debian, a strict POSIX shell (no pipefail, no arrays): OpenClaw's exec runs a
+// command with $SHELL, and with sh when SHELL is not set, so the skill's commands must not
+// depend on bash.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,7 +49,7 @@ test('every command in SKILL.md runs verbatim against a real router', async (t) 
     const command = byKind.get(kind);
     assert.ok(command, `SKILL.md shows no ${kind} command`);
     ran.add(kind);
-    return run(['bash', '-c', fill(command, more)], { env, cwd: dir, ...options });
+    return run(['sh', '-c', fill(command, more)], { env, cwd: dir, ...options });
   };
 
   // Configure: OpenClaw's own config command stores the config path for the skill.
@@ -86,7 +89,7 @@ test('every command in SKILL.md runs verbatim against a real router', async (t) 
   const injected = await sh('inject', { swarm_id: swarm, nodes: 'all', prompt_file: prompt });
   assert.equal(injected.code, 0, injected.err);
   const events = jsonLines(injected.out);
-  assert.ok(!events.some((e) => e.event === 'assistant_delta'), 'the filter drops the deltas');
+  assert.ok(!events.some((e) => e.event === 'assistant_delta'), '--no-deltas leaves out the deltas');
   for (const node of [0, 1]) {
     const answer = events.find((e) => e.event === 'assistant' && e.data.node_id === node);
     assert.equal(answer.data.content, `node ${node} heard: ${fs.readFileSync(prompt, 'utf8')}`);
@@ -97,7 +100,7 @@ test('every command in SKILL.md runs verbatim against a real router', async (t) 
   assert.equal(again.code, 0, again.err);
   assert.deepEqual(jsonLines(again.out).filter((e) => e.event === 'turn_complete').map((e) => e.data.node_id), [1]);
   const usage = await sh('inject', { swarm_id: swarm, nodes: '0', prompt_file: '/nonexistent/prompt' });
-  assert.equal(usage.code, 2, 'the exit code passes the filter');
+  assert.equal(usage.code, 2, 'a usage error is exit 2');
 
   const status = await sh('status', { swarm_id: swarm });
   assert.equal(status.code, 0, status.err);
@@ -118,7 +121,7 @@ test('every command in SKILL.md runs verbatim against a real router', async (t) 
   assert.equal(interrupted.code, 0, interrupted.err);
   assert.deepEqual(jsonLines(interrupted.out)[0].data.interrupted.map((i) => i.node_id), [0]);
   const hangEnd = await hanging.wait();
-  assert.equal(hangEnd.code, 1, 'an interrupted turn makes inject exit 1 through the filter');
+  assert.equal(hangEnd.code, 1, 'an interrupted turn makes inject exit 1');
   const hangEvents = jsonLines(hanging.lines.join('\n'));
   assert.equal(hangEvents.find((e) => e.event === 'turn_complete').data.status, 'interrupted');
 

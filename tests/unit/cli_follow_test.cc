@@ -4,6 +4,7 @@
 // nothing happened. Reconnecting is bounded, said on stderr, and Ctrl-C still works.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -92,6 +93,7 @@ struct Scenario {
   bool interrupt_on_pause = false;
   double reconnect_seconds = 60;
   std::optional<int64_t> since_seq;  // attach
+  bool skip_deltas = false;
 };
 
 template <typename Command>
@@ -120,14 +122,15 @@ Outcome RunAgainst(const Scenario& setup, JournalRouter& router, const Command& 
   return run;
 }
 
-Outcome InjectRun(const Scenario& setup) {
+Outcome InjectRun(const Scenario& setup, const Script& turn = TwoNodeTurn(3)) {
   JournalRouter router(setup.router);
-  router.Script(TwoNodeTurn(3), /*at_once=*/false);
+  router.Script(turn, /*at_once=*/false);
   return RunAgainst(setup, router, [&](Client& client, Output& output, const Clock& clock) {
     InjectRequest request;
     request.swarm_id = "s-1";
     request.content = "x";
     request.reconnect_seconds = setup.reconnect_seconds;
+    request.skip_deltas = setup.skip_deltas;
     request.clock = &clock;
     return Inject(client, output, request);
   });
@@ -141,6 +144,7 @@ Outcome AttachRun(const Scenario& setup, const Script& life) {
     request.swarm_id = "s-1";
     request.since_seq = setup.since_seq;
     request.reconnect_seconds = setup.reconnect_seconds;
+    request.skip_deltas = setup.skip_deltas;
     request.clock = &clock;
     return Attach(client, output, request);
   });
@@ -341,6 +345,48 @@ TEST(CliFollowTest, EventsThatRetentionPrunedAreSaidInBothModes) {
           << run.out;
     }
   }
+}
+
+// --no-deltas: no assistant_delta line in either mode, whichever read the router dies at; each
+// answer comes whole from its assistant event.
+TEST(CliFollowTest, NoDeltasShowsEachAnswerWholeAndNoDelta) {
+  Script turn = TwoNodeTurn(3);
+  Script life = SwarmLife(3);
+  for (Script* script : {&turn, &life}) {
+    auto end = std::find_if(script->begin(), script->end(),
+                            [](const auto& event) { return event.first == "turn_complete"; });
+    end = script->insert(end, {"assistant", "{" + Ids(1) + R"(,"content":"node 1 whole"})"}) + 1;
+    script->insert(end, {"assistant", "{" + Ids(0) + R"(,"content":"node 0 whole"})"});
+  }
+  for (bool json : {false, true}) {
+    Scenario setup;
+    setup.json = json;
+    setup.skip_deltas = true;
+    const Outcome inject_calm = InjectRun(setup, turn);
+    const Outcome attach_calm = AttachRun(setup, life);
+    for (const Outcome* calm : {&inject_calm, &attach_calm}) {
+      ASSERT_EQ(calm->exit_code, kExitOk) << calm->err;
+      EXPECT_FALSE(Contains(calm->out, "word")) << calm->out;
+      EXPECT_FALSE(Contains(calm->out, "assistant_delta")) << calm->out;
+      EXPECT_TRUE(Contains(calm->out, json ? R"("content":"node 0 whole")" : "node 0 whole"))
+          << calm->out;
+      EXPECT_TRUE(Contains(calm->out, json ? R"("content":"node 1 whole")" : "[node 1] node 1 whole"))
+          << calm->out;
+    }
+    EXPECT_TRUE(Contains(inject_calm.out, json ? R"("event":"turn_complete")" : "completed"));
+    setup.die_at_read = 6;
+    const Outcome inject_cut = InjectRun(setup, turn);
+    EXPECT_EQ(inject_cut.exit_code, kExitOk) << inject_cut.err;
+    EXPECT_EQ(WithoutSeqs(inject_cut.out), WithoutSeqs(inject_calm.out));
+    const Outcome attach_cut = AttachRun(setup, life);
+    EXPECT_EQ(attach_cut.exit_code, kExitOk) << attach_cut.err;
+    EXPECT_EQ(WithoutSeqs(attach_cut.out), WithoutSeqs(attach_calm.out));
+  }
+  // Without the flag the deltas are there, and the whole answer is not repeated.
+  Scenario streamed;
+  const Outcome run = InjectRun(streamed, turn);
+  EXPECT_TRUE(Contains(run.out, "word 2")) << run.out;
+  EXPECT_FALSE(Contains(run.out, "whole")) << run.out;
 }
 
 }  // namespace
