@@ -1,6 +1,10 @@
 // Benchmarks of Codeswarm's hot paths, on loopback with the real binary and the mock agent.
 //
-//   codeswarm_bench [--quick]
+//   codeswarm_bench [--quick | --streaming [RUNS]]
+//
+// --streaming runs only 3. with one client, RUNS times (default 1), one result line each: for
+// comparing two builds run alternately (docs/BENCHMARKS.md, "The event journal"), the router
+// being CODESWARM_BENCH_BINARY when set.
 //
 // 1. Injection latency, one node: inject → inject_ack → first assistant_delta → turn_complete,
 //    as seen by a client (p50/p90/p99 over many injections).
@@ -21,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -109,6 +114,8 @@ void StreamingThroughput(int nodes, int chunks, const std::vector<int>& client_c
     TempDir dir;
     RouterProcess router(dir, {{"router", {{"log_level", "warn"}, {"client_queue_bytes", 1 << 30}}},
                                {"agent", {{"mock", {{"reply", "{prompt}"}, {"chunks", chunks}}}}}});
+    // Another build's binary, to compare two builds with the same benchmark.
+    if (const char* binary = std::getenv("CODESWARM_BENCH_BINARY")) router.UseBinary(binary);
     router.Start();
     ProtocolClient control(router.port());
     std::string swarm = LaunchAndWait(control, nodes);
@@ -164,6 +171,11 @@ void SpliceMicro(int events) {
 int main(int argc, char** argv) {
   bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   using namespace codeswarm::bench;
+  if (argc > 1 && std::strcmp(argv[1], "--streaming") == 0) {
+    const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 1;
+    for (int run = 0; run < runs; ++run) StreamingThroughput(4, 50000, {1});
+    return 0;
+  }
   std::printf("## Results\n\n");
   SpliceMicro(quick ? 200000 : 2000000);
   InjectionLatency(quick ? 50 : 500);
