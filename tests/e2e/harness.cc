@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -204,7 +206,10 @@ std::string ProtocolClient::Send(const std::string& command, const json::object&
 bool ProtocolClient::ReadSome(std::chrono::milliseconds timeout) {
   if (closed_) return false;
   pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  // A caller's "time left" is negative when it was preempted past its deadline; to poll that is
+  // to wait forever (a fault test hung in CI that way): not at all, then.
+  const int timeout_ms = static_cast<int>(std::max<int64_t>(0, timeout.count()));
+  if (::poll(&p, 1, timeout_ms) <= 0) return false;
   char buf[65536];
   ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
   if (n <= 0) {
