@@ -2,7 +2,7 @@
 //
 //   codeswarm_bench [--quick | --streaming [RUNS]]
 //
-// --streaming runs only 3. with one client, RUNS times (default 1), one result line each: for
+// --streaming runs only 3. with one client, RUNS times (default 1), one table row each: for
 // comparing two builds run alternately (docs/BENCHMARKS.md, "The event journal"), the router
 // being CODESWARM_BENCH_BINARY when set.
 //
@@ -172,8 +172,9 @@ int main(int argc, char** argv) {
   bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   using namespace codeswarm::bench;
   if (argc > 1 && std::strcmp(argv[1], "--streaming") == 0) {
+    // One table, a row per run: each row is a fresh router with one client.
     const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 1;
-    for (int run = 0; run < runs; ++run) StreamingThroughput(4, 50000, {1});
+    StreamingThroughput(4, 50000, std::vector<int>(static_cast<std::size_t>(runs), 1));
     return 0;
   }
   std::printf("## Results\n\n");
