@@ -131,6 +131,34 @@ def framer_inputs():
     return inputs
 
 
+def varint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def string(b):
+    return varint(len(b)) + b
+
+
+def journal_inputs():
+    # Chunks in the compact form of src/router/journal_codec.h (read whole as a chunk by the
+    # target's damage half), and event lines as the router writes them.
+    line = (b'{"protocol":"codeswarm.router.v1","type":"event","seq":7,"timestamp":'
+            b'"2026-12-02T10:00:00.123Z","event":"assistant_delta","data":{"swarm_id":"s-1",'
+            b'"job_id":"j-1","node_id":0,"injection_id":"i-1","delta":"hi"}}\n')
+    prefix = b'{"swarm_id":"s-1","job_id":"j-1","node_id":0,"injection_id":"i-1"'
+    whole = b"\x01" + varint(7) + b"\x00" + string(line)
+    split = (b"\x01" + varint(7) + b"\x01" + b"\x00" + string(b"2026-12-02T10:00:00.123Z") +
+             b"\x00" + string(b"assistant_delta") + b"\x00" + string(prefix) +
+             string(b',"delta":"hi"}') + varint(1) + b"\x01\x01\x01\x01" +
+             string(b',"delta":" there"}'))
+    return [whole, split, line, line + line.replace(b'"seq":7', b'"seq":8')]
+
+
 write("client_line", CLIENT)
 write("worker_line", EVENTS + OTHER)
 write("line_framer", framer_inputs())
+write("journal_chunk", journal_inputs())

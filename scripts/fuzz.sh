@@ -4,7 +4,8 @@
 # seed corpus in fuzz/corpus/<target>/. Prints per target the runs done and whether it found a
 # crash; a crashing input is kept in build-fuzz/crashes/<target>/. Exits non-zero on a crash or
 # a failed build. See docs/FUZZING.md.
-#   scripts/fuzz.sh [target...]          targets: client_line worker_line line_framer (default all)
+#   scripts/fuzz.sh [target...]          targets: client_line worker_line line_framer journal_chunk
+#                                        (default all)
 #   CODESWARM_FUZZ_SECONDS  time per target (default 60)
 #   CODESWARM_FUZZ_RUNS     most runs per target (default 20000000)
 set -euo pipefail
@@ -14,7 +15,7 @@ export CCACHE_BASEDIR=$root
 seconds=${CODESWARM_FUZZ_SECONDS:-60}
 runs=${CODESWARM_FUZZ_RUNS:-20000000}
 build_dir=build-fuzz
-all_targets=(client_line worker_line line_framer)
+all_targets=(client_line worker_line line_framer journal_chunk)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 

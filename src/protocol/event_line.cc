@@ -1,6 +1,7 @@
 #include "protocol/event_line.h"
 
 #include <charconv>
+#include <string>
 
 #include "protocol/client_protocol.h"
 
@@ -8,22 +9,37 @@ namespace codeswarm::protocol {
 
 namespace {
 
+constexpr std::string_view kHead = R"({"protocol":")";
+constexpr std::string_view kType = R"(","type":"event")";
+constexpr std::string_view kSeq = R"(,"seq":)";
+constexpr std::string_view kTimestamp = R"(,"timestamp":")";
+constexpr std::string_view kEvent = R"(","event":")";
+constexpr std::string_view kData = R"(","data":)";
+constexpr std::string_view kTail = "}\n";
+
+// Takes `literal` off the front of `rest`; false when `rest` does not start with it.
+bool Consume(std::string_view& rest, std::string_view literal) {
+  if (!rest.starts_with(literal)) return false;
+  rest.remove_prefix(literal.size());
+  return true;
+}
+
 void AppendHeader(std::string& out, std::optional<uint64_t> seq, std::string_view timestamp,
                   std::string_view event) {
-  out += R"({"protocol":")";
+  out += kHead;
   out += kClientProtocol;
-  out += R"(","type":"event")";
+  out += kType;
   if (seq) {
-    out += R"(,"seq":)";
+    out += kSeq;
     char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *seq);
     out.append(digits, end);
   }
-  out += R"(,"timestamp":")";
+  out += kTimestamp;
   out += timestamp;
-  out += R"(","event":")";
+  out += kEvent;
   out += event;
-  out += R"(","data":)";
+  out += kData;
 }
 
 }  // namespace
@@ -38,11 +54,35 @@ bool IsWireToken(std::string_view token) {
   return true;
 }
 
+std::optional<EventLineParts> SplitEventLine(std::string_view line) {
+  // The journal splits every line it writes: the fixed head is compared in one go.
+  static const std::string head =
+      std::string(kHead) + std::string(kClientProtocol) + std::string(kType) + std::string(kSeq);
+  std::string_view rest = line;
+  if (!Consume(rest, head)) return std::nullopt;
+  EventLineParts parts;
+  // Only the digits to_chars writes: no sign, no leading zero (but "0" itself).
+  auto [digits_end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), parts.seq);
+  const std::size_t digits = static_cast<std::size_t>(digits_end - rest.data());
+  if (ec != std::errc() || (rest[0] == '0' && digits > 1)) return std::nullopt;
+  rest.remove_prefix(digits);
+  // The timestamp and the event end at the first quote, which is where the next literal starts.
+  if (!Consume(rest, kTimestamp)) return std::nullopt;
+  parts.timestamp = rest.substr(0, rest.find('"'));
+  rest.remove_prefix(parts.timestamp.size());
+  if (!Consume(rest, kEvent)) return std::nullopt;
+  parts.event = rest.substr(0, rest.find('"'));
+  rest.remove_prefix(parts.event.size());
+  if (!Consume(rest, kData) || !rest.ends_with(kTail)) return std::nullopt;
+  parts.data = rest.substr(0, rest.size() - kTail.size());
+  return parts;
+}
+
 void AppendEventLine(std::string& out, std::optional<uint64_t> seq, std::string_view timestamp,
                      std::string_view event, std::string_view data_json) {
   AppendHeader(out, seq, timestamp, event);
   out += data_json;
-  out += "}\n";
+  out += kTail;
 }
 
 void AppendRuntimeEventLine(std::string& out, uint64_t seq, std::string_view timestamp,

@@ -24,6 +24,19 @@ void AppendRuntimeEventLine(std::string& out, uint64_t seq, std::string_view tim
                             std::string_view event, std::string_view ids_json_fields,
                             std::string_view injection_id, std::string_view worker_data);
 
+// The parts of an event line that AppendEventLine puts together, as views into the line.
+struct EventLineParts {
+  uint64_t seq = 0;
+  std::string_view timestamp;
+  std::string_view event;
+  std::string_view data;  // the data object's bytes, exactly as in the line
+};
+
+// Splits a line with a seq that AppendEventLine (or AppendRuntimeEventLine) built, newline
+// included, so that AppendEventLine(out, parts.seq, parts.timestamp, parts.event, parts.data)
+// appends exactly `line` again. Nullopt for any other line (no seq, another layout, no newline).
+std::optional<EventLineParts> SplitEventLine(std::string_view line);
+
 // True when `token` is non-empty and only [A-Za-z0-9_.-] (ids and event names on the wire).
 bool IsWireToken(std::string_view token);
 

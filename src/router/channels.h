@@ -23,9 +23,9 @@ enum class HeldLines {
 class ClientChannel {
  public:
   virtual ~ClientChannel() = default;
-  // Sends a complete event line (newline included) to every client (held for those that have
-  // not joined). Lines keep their order.
-  virtual void Broadcast(std::string line) = 0;
+  // Sends complete event lines (one or more, each with its newline) to every client (held for
+  // those that have not joined). Lines keep their order.
+  virtual void Broadcast(std::string lines) = 0;
   // Puts `client` on the live stream: what was held for it is sent first or dropped, then it
   // gets every broadcast line as it comes. Unknown ids are ignored; joining twice changes
   // nothing.

@@ -142,12 +142,16 @@ void ClientHub::CloseAll(const std::string& reason) {
   ForEachSession([&](HubClient& session) { session.CloseWithReason(reason); });
 }
 
-void ClientHub::Broadcast(std::string line) {
+void ClientHub::Broadcast(std::string lines) {
   if (sessions_.empty() && joining_.empty()) return;
-  // A batch of a streaming turn is thousands of lines: room for as much as the last one, so it
-  // is not copied again at every doubling.
-  if (batch_.empty()) batch_.reserve(std::max(last_batch_bytes_, line.size()));
-  batch_ += line;
+  if (batch_.empty() && lines.size() >= last_batch_bytes_ / 2) {
+    batch_ = std::move(lines);  // the emitter's batch of a loop turn: taken as it is
+  } else {
+    // Many small broadcasts: room for as much as the last batch, so it is not copied again at
+    // every doubling.
+    if (batch_.empty()) batch_.reserve(std::max(last_batch_bytes_, lines.size()));
+    batch_ += lines;
+  }
   if (!flush_posted_) {
     flush_posted_ = true;
     asio::post(io_, [this] {

@@ -88,7 +88,7 @@ class ClientHub : public ClientChannel {
   void CloseAll(const std::string& reason);
   std::size_t size() const { return sessions_.size() + joining_.size(); }
 
-  void Broadcast(std::string line) override;
+  void Broadcast(std::string lines) override;
   void Join(ClientId client, HeldLines held) override;
   void SendTo(ClientId client, std::string line) override;
 

@@ -61,36 +61,67 @@ void EventEmitter::ReserveSeqs() {
 
 std::string_view EventEmitter::Timestamp() { return timestamps_.Format(clock_.WallMillis()); }
 
-void EventEmitter::Queue(Outgoing item) {
-  const bool was_idle = !has_pending();
-  pending_bytes_ += item.line.size();
-  outgoing_.push_back(std::move(item));
-  if (was_idle && on_pending_) on_pending_();
+uint32_t EventEmitter::Queue::SwarmIndex(std::string_view swarm_id) {
+  // A batch holds the events of a swarm or a few: the newest first.
+  for (std::size_t i = swarms.size(); i-- > 0;) {
+    if (swarms[i] == swarm_id) return static_cast<uint32_t>(i);
+  }
+  swarms.emplace_back(swarm_id);
+  return static_cast<uint32_t>(swarms.size() - 1);
+}
+
+void EventEmitter::Queue::Prepend(Queue front) {
+  const std::size_t shift = front.lines.size();
+  front.lines += lines;
+  lines = std::move(front.lines);
+  for (Line& line : broadcasts) {
+    line.end += shift;
+    line.swarm = front.SwarmIndex(swarms[line.swarm]);
+  }
+  front.broadcasts.insert(front.broadcasts.end(), broadcasts.begin(), broadcasts.end());
+  broadcasts = std::move(front.broadcasts);
+  swarms = std::move(front.swarms);
+  for (Reply& reply : replies) reply.after += shift;
+  front.replies.insert(front.replies.end(), std::make_move_iterator(replies.begin()),
+                       std::make_move_iterator(replies.end()));
+  replies = std::move(front.replies);
+}
+
+void EventEmitter::WillQueue(bool broadcast) {
+  if (broadcast && queue_.broadcasts.empty()) {
+    queue_.lines.reserve(last_lines_bytes_);
+    queue_.broadcasts.reserve(last_broadcasts_);
+  }
+  if (!has_pending() && on_pending_) on_pending_();
+}
+
+void EventEmitter::Queued(uint64_t seq, std::string_view swarm_id, std::size_t begin) {
+  queue_.broadcasts.push_back(Queue::Line{seq, queue_.lines.size(), queue_.SwarmIndex(swarm_id)});
+  pending_bytes_ += queue_.lines.size() - begin;
 }
 
 uint64_t EventEmitter::Broadcast(std::string_view event, const json::object& data) {
-  Outgoing item;
-  item.seq = NextSeq();
+  WillQueue(/*broadcast=*/true);
+  const uint64_t seq = NextSeq();
+  std::string_view swarm_id;
   if (const json::value* swarm = data.if_contains("swarm_id"); swarm && swarm->is_string()) {
-    item.swarm_id = std::string(swarm->get_string());
+    swarm_id = swarm->get_string();
   }
-  protocol::AppendEventLine(item.line, item.seq, Timestamp(), event, json::serialize(data));
-  const uint64_t seq = item.seq;
-  Queue(std::move(item));
+  const std::size_t begin = queue_.lines.size();
+  protocol::AppendEventLine(queue_.lines, seq, Timestamp(), event, json::serialize(data));
+  Queued(seq, swarm_id, begin);
   return seq;
 }
 
 uint64_t EventEmitter::BroadcastRuntime(std::string_view event, std::string_view swarm_id,
                                         std::string_view ids_json, std::string_view injection_id,
                                         std::string_view worker_data) {
-  Outgoing item;
-  item.seq = NextSeq();
-  item.swarm_id = std::string(swarm_id);
-  item.line.reserve(160 + ids_json.size() + worker_data.size());
-  protocol::AppendRuntimeEventLine(item.line, item.seq, Timestamp(), event, ids_json,
-                                   injection_id, worker_data);
-  const uint64_t seq = item.seq;
-  Queue(std::move(item));
+  WillQueue(/*broadcast=*/true);
+  const uint64_t seq = NextSeq();
+  const std::size_t begin = queue_.lines.size();
+  protocol::AppendRuntimeEventLine(queue_.lines, seq, Timestamp(), event, ids_json, injection_id,
+                                   worker_data);
+  Queued(seq, swarm_id, begin);
   return seq;
 }
 
@@ -107,10 +138,9 @@ void EventEmitter::SendRaw(ClientId client, std::string line) {
     clients_.SendTo(client, std::move(line));
     return;
   }
-  Outgoing item;
-  item.to = client;
-  item.line = std::move(line);
-  Queue(std::move(item));
+  WillQueue(/*broadcast=*/false);
+  pending_bytes_ += line.size();
+  queue_.replies.push_back(Queue::Reply{client, queue_.lines.size(), std::move(line)});
 }
 
 uint64_t EventEmitter::Join(ClientId client, HeldLines held) {
@@ -122,7 +152,12 @@ uint64_t EventEmitter::Join(ClientId client, HeldLines held) {
 void EventEmitter::MarkNode(const std::string& swarm_id, int node_id, const std::string& instance,
                             uint64_t last_seq) {
   const bool was_idle = !has_pending();
-  marks_[{swarm_id, node_id}] = NodeMark{swarm_id, node_id, instance, last_seq};
+  // Called for every worker event: while a node streams only its seq changes, so no string is
+  // copied then.
+  auto [it, added] = marks_.try_emplace({swarm_id, node_id});
+  NodeMark& mark = it->second;
+  if (added || mark.instance != instance) mark = NodeMark{swarm_id, node_id, instance, last_seq};
+  mark.last_seq = last_seq;
   if (was_idle && on_pending_) on_pending_();
 }
 
@@ -177,15 +212,12 @@ Status EventEmitter::RetryJournal() {
   return journal_error_;
 }
 
-std::size_t EventEmitter::pending_broadcasts() const {
-  return static_cast<std::size_t>(
-      std::count_if(outgoing_.begin(), outgoing_.end(), [](const Outgoing& o) { return !o.to; }));
-}
-
 std::shared_ptr<EventEmitter::Batch> EventEmitter::TakeQueued() {
   auto batch = std::make_shared<Batch>();
-  batch->items = std::move(outgoing_);
-  outgoing_.clear();
+  last_lines_bytes_ = queue_.lines.size();
+  last_broadcasts_ = queue_.broadcasts.size();
+  batch->queue = std::move(queue_);
+  queue_ = Queue();
   batch->marks.reserve(marks_.size());
   for (auto& [key, mark] : marks_) batch->marks.push_back(std::move(mark));
   marks_.clear();
@@ -193,12 +225,14 @@ std::shared_ptr<EventEmitter::Batch> EventEmitter::TakeQueued() {
   deliveries_.clear();
   for (auto& [key, counters] : counters_) batch->changes.counters.push_back(std::move(counters));
   counters_.clear();
-  batch->entries.reserve(batch->items.size());
+  const Queue& queue = batch->queue;
+  batch->entries.reserve(queue.broadcasts.size());
   const int64_t now_ms = clock_.WallMillis();
-  for (const Outgoing& item : batch->items) {
-    if (!item.to) {
-      batch->entries.push_back(JournalEntry{item.seq, item.swarm_id, now_ms, item.line});
-    }
+  std::size_t begin = 0;
+  for (const Queue::Line& line : queue.broadcasts) {
+    const std::string_view text = std::string_view(queue.lines).substr(begin, line.end - begin);
+    batch->entries.push_back(JournalEntry{line.seq, queue.swarms[line.swarm], now_ms, text});
+    begin = line.end;
   }
   return batch;
 }
@@ -212,14 +246,22 @@ void EventEmitter::Finish(Batch& batch) {
     return;
   }
   journal_error_ = Status::Ok();
-  for (Outgoing& item : batch.items) {
-    pending_bytes_ -= std::min(pending_bytes_, item.line.size());
-    if (item.to) {
-      clients_.SendTo(*item.to, std::move(item.line));
-    } else {
-      delivered_seq_ = item.seq;
-      clients_.Broadcast(std::move(item.line));
+  Queue& queue = batch.queue;
+  pending_bytes_ -= std::min(pending_bytes_, queue.lines.size());
+  if (!queue.broadcasts.empty()) delivered_seq_ = queue.broadcasts.back().seq;
+  std::size_t sent = 0;
+  for (Queue::Reply& reply : queue.replies) {
+    if (reply.after > sent) {
+      clients_.Broadcast(queue.lines.substr(sent, reply.after - sent));
+      sent = reply.after;
     }
+    pending_bytes_ -= std::min(pending_bytes_, reply.line.size());
+    clients_.SendTo(reply.to, std::move(reply.line));
+  }
+  if (sent == 0 && !queue.lines.empty()) {
+    clients_.Broadcast(std::move(queue.lines));
+  } else if (sent < queue.lines.size()) {
+    clients_.Broadcast(queue.lines.substr(sent));
   }
   if (on_flushed_ && !batch.marks.empty()) on_flushed_(batch.marks);
 }
@@ -237,19 +279,17 @@ void EventEmitter::Hold(Batch& batch) {
   for (NodeCounters& counters : batch.changes.counters) {
     counters_.try_emplace({counters.swarm_id, counters.node_id}, std::move(counters));
   }
-  std::vector<Outgoing> held;
-  held.reserve(batch.items.size() + outgoing_.size());
-  auto hold = [&](Outgoing& item) {
-    if (item.to) {
-      pending_bytes_ -= std::min(pending_bytes_, item.line.size());
-      clients_.SendTo(*item.to, std::move(item.line));
-    } else {
-      held.push_back(std::move(item));
-    }
-  };
-  for (Outgoing& item : batch.items) hold(item);
-  for (Outgoing& item : outgoing_) hold(item);
-  outgoing_ = std::move(held);
+  SendReplies(batch.queue);
+  SendReplies(queue_);
+  queue_.Prepend(std::move(batch.queue));
+}
+
+void EventEmitter::SendReplies(Queue& queue) {
+  for (Queue::Reply& reply : queue.replies) {
+    pending_bytes_ -= std::min(pending_bytes_, reply.line.size());
+    clients_.SendTo(reply.to, std::move(reply.line));
+  }
+  queue.replies.clear();
 }
 
 }  // namespace codeswarm::router

@@ -89,7 +89,7 @@ class EventEmitter {
   bool has_pending() const { return has_queued() || writing_; }
   // Something waits for the next Flush.
   bool has_queued() const {
-    return !outgoing_.empty() || !marks_.empty() || !deliveries_.empty() || !counters_.empty();
+    return !queue_.empty() || !marks_.empty() || !deliveries_.empty() || !counters_.empty();
   }
 
   // True while the journal cannot be written: broadcasts and marks are held.
@@ -99,7 +99,7 @@ class EventEmitter {
   // Bytes of lines not yet handed to the clients, queued or being written (while failing: what
   // is held).
   std::size_t pending_bytes() const { return pending_bytes_; }
-  std::size_t pending_broadcasts() const;
+  std::size_t pending_broadcasts() const { return queue_.broadcasts.size(); }
   // Writes what is held now, inline. Ok: written and sent, holding has ended (Ok too when
   // nothing was failing). Otherwise the error, and everything stays held.
   Status RetryJournal();
@@ -125,16 +125,36 @@ class EventEmitter {
   int64_t WallMillis() const { return clock_.WallMillis(); }
 
  private:
-  struct Outgoing {
-    std::optional<ClientId> to;  // nullopt: broadcast
-    uint64_t seq = 0;            // broadcasts only
-    std::string swarm_id;
-    std::string line;
+  // What waits for a Flush, in order: the broadcast lines back to back in `lines` (each one's
+  // seq, end and swarm in `broadcasts`), and the replies to one client, each after the bytes of
+  // `lines` queued before it. Lines are written straight into `lines`: no allocation per event,
+  // and the whole run goes to the clients as one string.
+  struct Queue {
+    struct Line {
+      uint64_t seq = 0;
+      std::size_t end = 0;  // in `lines`
+      uint32_t swarm = 0;   // index into `swarms`
+    };
+    struct Reply {
+      ClientId to = 0;
+      std::size_t after = 0;  // bytes of `lines` before it
+      std::string line;
+    };
+    std::string lines;
+    std::vector<Line> broadcasts;
+    std::vector<std::string> swarms;  // the distinct swarm ids of the broadcasts ("" for none)
+    std::vector<Reply> replies;
+
+    bool empty() const { return broadcasts.empty() && replies.empty(); }
+    // The index of `swarm_id` in `swarms`, added if new.
+    uint32_t SwarmIndex(std::string_view swarm_id);
+    // Puts `front` (older) before what is here, keeping the order of both.
+    void Prepend(Queue front);
   };
 
   // One transaction's worth: the lines (the entries view into them) and the marks.
   struct Batch {
-    std::vector<Outgoing> items;
+    Queue queue;
     std::vector<JournalEntry> entries;
     std::vector<NodeMark> marks;
     NodeChanges changes;
@@ -148,15 +168,17 @@ class EventEmitter {
   // After a failed write: replies go out now; the batch's broadcasts, marks and node changes go
   // back in front of what was queued meanwhile.
   void Hold(Batch& batch);
+  // Sends the replies of `queue` now, and forgets them.
+  void SendReplies(Queue& queue);
+  // Records a broadcast line just appended to queue_.lines (from `begin`).
+  void Queued(uint64_t seq, std::string_view swarm_id, std::size_t begin);
+  // Called before anything is queued: tells the owner when this starts a wait for a Flush, and
+  // before the first broadcast line, makes room for as many as the last batch had.
+  void WillQueue(bool broadcast);
 
   uint64_t NextSeq();
   void ReserveSeqs();
   std::string_view Timestamp();
-  void Queue(Outgoing item);
-  // Journals what is queued and sends it, or holds it when the store fails.
-  void Write();
-  // After a failed write: replies go out now, broadcasts and marks stay held.
-  void Hold(std::vector<NodeMark> marks);
 
   ClientChannel& clients_;
   Store& store_;
@@ -166,7 +188,11 @@ class EventEmitter {
   uint64_t next_seq_ = 1;
   uint64_t seq_limit_ = 1;  // next_seq_ < seq_limit_ are reserved
   uint64_t delivered_seq_ = 0;
-  std::vector<Outgoing> outgoing_;
+  Queue queue_;
+  // The size of the last batch: a new queue reserves as much, so a streaming turn's lines are
+  // not copied again at every doubling.
+  std::size_t last_lines_bytes_ = 0;
+  std::size_t last_broadcasts_ = 0;
   std::map<std::pair<std::string, int>, NodeMark> marks_;
   std::map<std::tuple<std::string, int, std::string>, DeliveryRecord> deliveries_;
   std::map<std::pair<std::string, int>, NodeCounters> counters_;

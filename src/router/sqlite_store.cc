@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "router/sqlite_deliveries.h"
+#include "router/sqlite_journal.h"
 #include "router/sqlite_statement.h"
 #include "router/store.h"
 
@@ -36,17 +37,6 @@ CREATE TABLE IF NOT EXISTS swarms (
   ended_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- The event journal, in chunks: each row holds a run of consecutive events of one swarm from
--- one commit (their lines concatenated, their seqs as 8-byte little-endian integers), since one
--- row per event costs the router far more than the events themselves.
-CREATE TABLE IF NOT EXISTS journal_chunks (
-  first_seq INTEGER PRIMARY KEY,
-  last_seq INTEGER NOT NULL,
-  swarm_id TEXT NOT NULL,
-  wall_ms INTEGER NOT NULL,
-  seqs BLOB NOT NULL,
-  lines TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS node_marks (
   swarm_id TEXT NOT NULL,
   node_id INTEGER NOT NULL,
@@ -59,9 +49,12 @@ CREATE TABLE IF NOT EXISTS node_marks (
 class SqliteStore : public Store {
  public:
   SqliteStore(sqlite3* db, std::string path)
-      : db_(db), path_(std::move(path)), node_changes_(std::make_unique<NodeChangesWriter>(db)) {}
+      : db_(db),
+        path_(std::move(path)),
+        journal_(std::make_unique<JournalAppender>(db)),
+        node_changes_(std::make_unique<NodeChangesWriter>(db)) {}
   ~SqliteStore() override {
-    insert_event_.reset();
+    journal_.reset();
     upsert_mark_.reset();
     node_changes_.reset();
     sqlite3_close_v2(db_);
@@ -148,37 +141,13 @@ class SqliteStore : public Store {
   Status AppendJournal(const std::vector<JournalEntry>& entries,
                        const std::vector<NodeMark>& marks, const NodeChanges& changes) override {
     std::lock_guard lock(mu_);
-    if (!insert_event_) {
-      insert_event_ = std::make_unique<Statement>(
-          db_, "INSERT INTO journal_chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!upsert_mark_) {
       upsert_mark_ = std::make_unique<Statement>(
           db_, "INSERT OR REPLACE INTO node_marks VALUES (?1, ?2, ?3, ?4)");
     }
-    if (!insert_event_->ok() || !upsert_mark_->ok()) return Error("prepare journal");
+    if (!upsert_mark_->ok()) return Error("prepare journal");
     if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("begin");
-    bool ok = true;
-    std::string& seqs = chunk_seqs_;
-    std::string& lines = chunk_lines_;
-    for (std::size_t begin = 0; ok && begin < entries.size();) {
-      std::size_t end = begin;
-      seqs.clear();
-      lines.clear();
-      while (end < entries.size() && entries[end].swarm_id == entries[begin].swarm_id) {
-        uint64_t seq = entries[end].seq;
-        for (int b = 0; b < 8; ++b) seqs += static_cast<char>((seq >> (8 * b)) & 0xff);
-        lines += entries[end].line;
-        ++end;
-      }
-      insert_event_->Int(1, static_cast<int64_t>(entries[begin].seq));
-      insert_event_->Int(2, static_cast<int64_t>(entries[end - 1].seq));
-      insert_event_->Text(3, entries[begin].swarm_id);
-      insert_event_->Int(4, entries[begin].wall_ms);
-      sqlite3_bind_blob(insert_event_->get(), 5, seqs.data(), static_cast<int>(seqs.size()),
-                        SQLITE_STATIC);
-      insert_event_->Text(6, lines);
-      ok = insert_event_->Run();
-      begin = end;
-    }
+    bool ok = journal_->Write(entries);
     for (std::size_t i = 0; ok && i < marks.size(); ++i) {
       upsert_mark_->Text(1, marks[i].swarm_id);
       upsert_mark_->Int(2, marks[i].node_id);
@@ -200,7 +169,7 @@ class SqliteStore : public Store {
                                               std::size_t limit) override {
     std::lock_guard lock(mu_);
     Statement read(db_,
-                   "SELECT seqs, lines, swarm_id FROM journal_chunks WHERE last_seq > ?1 "
+                   "SELECT events, first_seq, swarm_id FROM journal WHERE last_seq > ?1 "
                    "AND first_seq <= ?2 AND (?3 = '' OR swarm_id = ?3) ORDER BY first_seq");
     if (!read.ok()) return Error("prepare");
     read.Int(1, static_cast<int64_t>(after_seq));
@@ -209,20 +178,20 @@ class SqliteStore : public Store {
     std::vector<JournalRow> out;
     int rc;
     while (out.size() < limit && (rc = sqlite3_step(read.get())) == SQLITE_ROW) {
-      const auto* seqs = static_cast<const unsigned char*>(sqlite3_column_blob(read.get(), 0));
-      const std::size_t count = static_cast<std::size_t>(sqlite3_column_bytes(read.get(), 0)) / 8;
-      const std::string lines = read.ColumnText(1);
+      const std::string_view events(
+          static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),
+          static_cast<std::size_t>(sqlite3_column_bytes(read.get(), 0)));
       const std::string swarm = read.ColumnText(2);
-      std::size_t pos = 0;
-      for (std::size_t i = 0; i < count && pos < lines.size() && out.size() < limit; ++i) {
-        uint64_t seq = 0;
-        for (int b = 0; b < 8; ++b) seq |= static_cast<uint64_t>(seqs[i * 8 + b]) << (8 * b);
-        std::size_t end = lines.find('\n', pos);
-        end = end == std::string::npos ? lines.size() : end + 1;
-        if (seq > after_seq && seq <= through_seq) {
-          out.push_back(JournalRow{seq, swarm, lines.substr(pos, end - pos)});
-        }
-        pos = end;
+      Status decoded =
+          DecodeJournalChunk(events, line_, [&](uint64_t seq, std::string_view line) {
+            if (seq > through_seq) return false;
+            if (seq > after_seq) out.push_back(JournalRow{seq, swarm, std::string(line)});
+            return out.size() < limit;
+          });
+      if (!decoded.ok()) {
+        return Status::IoError("state database " + path_ + ": the events from seq " +
+                               std::to_string(sqlite3_column_int64(read.get(), 1)) + ": " +
+                               decoded.message());
       }
     }
     if (out.size() < limit && rc != SQLITE_DONE) return Error("read journal");
@@ -259,10 +228,10 @@ class SqliteStore : public Store {
     // The newest seq each rule lets go: by age, and the newest whose tail (it and everything
     // after it) passes the size budget. Dropping up to the larger keeps a prefix either way.
     Statement by_age(db_,
-                     "SELECT IFNULL(MAX(last_seq), 0) FROM journal_chunks WHERE wall_ms < ?1");
+                     "SELECT IFNULL(MAX(last_seq), 0) FROM journal WHERE wall_ms < ?1");
     Statement by_size(db_,
-                      "SELECT IFNULL(MAX(last_seq), 0) FROM (SELECT last_seq, SUM(LENGTH(lines)) "
-                      "OVER (ORDER BY first_seq DESC) AS tail FROM journal_chunks) WHERE tail > ?1");
+                      "SELECT IFNULL(MAX(last_seq), 0) FROM (SELECT last_seq, SUM(LENGTH(events)) "
+                      "OVER (ORDER BY first_seq DESC) AS tail FROM journal) WHERE tail > ?1");
     if (!by_age.ok() || !by_size.ok()) return Error("prepare");
     by_age.Int(1, policy.older_than_ms);
     by_size.Int(1, policy.max_bytes);
@@ -274,13 +243,13 @@ class SqliteStore : public Store {
     if (policy.keep_from_seq > 0) upto = std::min(upto, policy.keep_from_seq - 1);
     // Whole chunks go: the last one that ends at or before `upto`.
     Statement last(db_,
-                   "SELECT IFNULL(MAX(last_seq), 0) FROM journal_chunks WHERE last_seq <= ?1");
+                   "SELECT IFNULL(MAX(last_seq), 0) FROM journal WHERE last_seq <= ?1");
     if (!last.ok()) return Error("prepare");
     last.Int(1, static_cast<int64_t>(upto));
     if (sqlite3_step(last.get()) != SQLITE_ROW) return Error("measure journal");
     upto = static_cast<uint64_t>(sqlite3_column_int64(last.get(), 0));
     if (upto > 0) {
-      Statement drop(db_, "DELETE FROM journal_chunks WHERE last_seq <= ?1");
+      Statement drop(db_, "DELETE FROM journal WHERE last_seq <= ?1");
       Statement mark(db_,
                      "INSERT INTO meta(key, value) VALUES('pruned_through', ?1) "
                      "ON CONFLICT(key) DO UPDATE SET value = MAX(value, ?1)");
@@ -328,13 +297,11 @@ class SqliteStore : public Store {
 
   std::mutex mu_;
   sqlite3* db_;
-  // A chunk's seqs and lines while AppendJournal builds it: kept, so that their memory is reused
-  // from one commit to the next rather than allocated (and faulted in) anew each time.
-  std::string chunk_seqs_;
-  std::string chunk_lines_;
   const std::string path_;
+  // A line ReadJournal rebuilds (its memory reused from one line to the next).
+  std::string line_;
   // Prepared once: the journal is written every loop turn while events stream.
-  std::unique_ptr<Statement> insert_event_;
+  std::unique_ptr<JournalAppender> journal_;
   std::unique_ptr<Statement> upsert_mark_;
   std::unique_ptr<NodeChangesWriter> node_changes_;
 };
@@ -356,11 +323,16 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   sqlite3_busy_timeout(db, 5000);
   char* error = nullptr;
   if (sqlite3_exec(db, kSchema, nullptr, nullptr, &error) != SQLITE_OK ||
+      sqlite3_exec(db, kJournalSchema, nullptr, nullptr, &error) != SQLITE_OK ||
       sqlite3_exec(db, kDeliveriesSchema, nullptr, nullptr, &error) != SQLITE_OK) {
     std::string message = error != nullptr ? error : "unknown error";
     sqlite3_free(error);
     sqlite3_close_v2(db);
     return Status::IoError("cannot initialise state database " + path + ": " + message);
+  }
+  if (Status migrated = MigrateJournalChunks(db); !migrated.ok()) {
+    sqlite3_close_v2(db);
+    return Status::IoError("cannot open state database " + path + ": " + migrated.message());
   }
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(db, path));
 }

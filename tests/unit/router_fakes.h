@@ -36,7 +36,14 @@ struct SentLine {
 
 class RecordingClients : public ClientChannel {
  public:
-  void Broadcast(std::string line) override { Record(std::nullopt, line); }
+  void Broadcast(std::string lines) override {
+    if (lines.empty() || lines.back() != '\n') throw std::runtime_error("line without newline");
+    for (std::size_t begin = 0; begin < lines.size();) {
+      const std::size_t end = lines.find('\n', begin) + 1;
+      Record(std::nullopt, lines.substr(begin, end - begin));
+      begin = end;
+    }
+  }
   void SendTo(ClientId client, std::string line) override { Record(client, line); }
   void Join(ClientId client, HeldLines held) override {
     joined_at.try_emplace(client, lines.size());

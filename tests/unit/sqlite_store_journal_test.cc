@@ -1,5 +1,6 @@
 // The SQLite store's event journal and node marks, on a real database file.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "router/store.h"
 #include "support/temp_dir.h"
@@ -105,13 +106,77 @@ TEST_F(SqliteJournalTest, PrunesTheOldestByAgeAndBySizeButNotWhatItMustKeep) {
   // By age: everything written before 2000.
   EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 2000, .max_bytes = 1 << 20}), 10u);
   EXPECT_EQ(Seqs(0, 100).front(), 11u);
-  // By size: the newest 5 lines of 10 bytes fit in 55 bytes; but 14 on must stay.
-  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 55, .keep_from_seq = 14}), 13u);
+  // By size, as stored: a 10-byte line of no event's shape, alone in its commit, takes 14 bytes
+  // (format, seq, kind, length), so the newest 5 fit in 75 bytes; but 14 on must stay.
+  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 75, .keep_from_seq = 14}), 13u);
   EXPECT_EQ(Seqs(0, 100).front(), 14u);
-  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 55}), 15u);
+  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 0, .max_bytes = 75}), 15u);
   EXPECT_EQ(Seqs(0, 100), (std::vector<uint64_t>{16, 17, 18, 19, 20}));
   Open();
   EXPECT_EQ(*store_->JournalPrunedThrough(), 15u);
+}
+
+TEST_F(SqliteJournalTest, AJournalWrittenBeforeTheCompactFormIsConvertedOnOpen) {
+  store_.reset();
+  const std::string path = dir_.path() + "/router.db";
+  {
+    // The table as the router wrote it before: lines whole, seqs as 8-byte integers.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* old = R"sql(
+DROP TABLE IF EXISTS journal;
+CREATE TABLE journal_chunks (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL,
+  swarm_id TEXT NOT NULL, wall_ms INTEGER NOT NULL, seqs BLOB NOT NULL, lines TEXT NOT NULL);
+INSERT INTO journal_chunks VALUES (3, 4, 's-a', 1000,
+  X'03000000000000000400000000000000',
+  '{"protocol":"codeswarm.router.v1","type":"event","seq":3,"timestamp":"t","event":"e","data":{"swarm_id":"s-a"}}' || char(10) || 'four' || char(10));
+INSERT INTO journal_chunks VALUES (5, 5, 's-b', 2000, X'0500000000000000', 'five' || char(10));
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, old, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  Open();
+  auto rows = store_->ReadJournal(0, 100, "", 10);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ(rows->at(0).line,
+            R"({"protocol":"codeswarm.router.v1","type":"event","seq":3,"timestamp":"t","event":"e","data":{"swarm_id":"s-a"}})"
+            "\n");
+  EXPECT_EQ(rows->at(1).line, "four\n");
+  EXPECT_EQ(rows->at(2).line, "five\n");
+  EXPECT_EQ(rows->at(2).swarm_id, "s-b");
+  // Age still counts from when they were written.
+  EXPECT_EQ(*store_->PruneJournal({.older_than_ms = 1500, .max_bytes = 1 << 20}), 4u);
+  // Converted once: the old table is gone, and a reopen reads the same.
+  Open();
+  EXPECT_EQ(Seqs(0, 100), (std::vector<uint64_t>{5}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'journal_chunks'", -1,
+                     &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteJournalTest, ADamagedChunkIsAnErrorThatNamesTheDatabaseAndTheSeq) {
+  ASSERT_TRUE(Append(1, 3, "s-a").ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() + "/router.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE journal SET events = X'0101010203'", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Open();
+  auto rows = store_->ReadJournal(0, 100, "", 10);
+  ASSERT_FALSE(rows.ok());
+  EXPECT_NE(rows.status().message().find("router.db: the events from seq 1: a journal chunk is "
+                                         "damaged"),
+            std::string::npos)
+      << rows.status().message();
 }
 
 }  // namespace
