@@ -89,8 +89,10 @@ void EventEmitter::Queue::Prepend(Queue front) {
 
 void EventEmitter::WillQueue(bool broadcast) {
   if (broadcast && queue_.broadcasts.empty()) {
-    queue_.lines.reserve(last_lines_bytes_);
-    queue_.broadcasts.reserve(last_broadcasts_);
+    // Not more than a streaming batch needs: what was held while the disk failed can be far more.
+    constexpr std::size_t kMostReserved = std::size_t{16} << 20;
+    queue_.lines.reserve(std::min(last_lines_bytes_, kMostReserved));
+    queue_.broadcasts.reserve(std::min(last_broadcasts_, kMostReserved / 128));
   }
   if (!has_pending() && on_pending_) on_pending_();
 }
