@@ -176,7 +176,7 @@ class SqliteStore : public Store {
     read.Int(2, static_cast<int64_t>(std::min<uint64_t>(through_seq, INT64_MAX)));
     read.Text(3, swarm_id);
     std::vector<JournalRow> out;
-    int rc;
+    int rc = SQLITE_DONE;
     while (out.size() < limit && (rc = sqlite3_step(read.get())) == SQLITE_ROW) {
       const std::string_view events(
           static_cast<const char*>(sqlite3_column_blob(read.get(), 0)),

@@ -89,12 +89,24 @@ export async function launchBrowser(t) {
 }
 
 // A page of `browser` with every console error and page error collected (a CSP violation is a
-// console error: the tests require none).
+// console error: the tests require none); received() counts the WebSocket messages (event
+// lines) the page has received.
 export async function openPage(browser, url) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = [];
   page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
   page.on('pageerror', (error) => errors.push(String(error)));
+  // Counted in the page: playwright's own WebSocket listener would send every frame over CDP.
+  await page.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.codeswarmTestMessages = 0;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', () => { window.codeswarmTestMessages++; });
+      }
+    };
+  });
   await page.goto(url);
-  return { page, errors };
+  return { page, errors, received: () => page.evaluate(() => window.codeswarmTestMessages) };
 }
