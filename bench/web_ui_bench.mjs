@@ -5,8 +5,7 @@
 //
 //   . scripts/test-env.d/20-agents.sh up; . scripts/test-env.d/40-web.sh up
 //   node bench/web_ui_bench.mjs [RUNS]      (default 3; CODESWARM_BINARY: the router binary)
-import { launchBrowser, openPage, startRouter } from '../tests/web/harness.mjs';
-import { eventually } from '../tests/openclaw/harness.mjs';
+import { eventually, launchBrowser, openPage, startRouter } from '../tests/web/harness.mjs';
 import { launchFromPage, sendPrompt, waitConnected, watchDrawing } from '../tests/web/page.mjs';
 
 // Stands in for node:test's context: the harness registers its clean-ups with after().
