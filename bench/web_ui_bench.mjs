@@ -5,8 +5,8 @@
 //
 //   . scripts/test-env.d/20-agents.sh up; . scripts/test-env.d/40-web.sh up
 //   node bench/web_ui_bench.mjs [RUNS]      (default 3; CODESWARM_BINARY: the router binary)
-import { eventually, launchBrowser, openPage, startRouter } from '../tests/web/harness.mjs';
-import { launchFromPage, sendPrompt, waitConnected, watchDrawing } from '../tests/web/page.mjs';
+import { launchBrowser, openPage, startRouter } from '../tests/web/harness.mjs';
+import { STREAMING_AGENT, watchStreaming } from '../tests/web/page.mjs';
 
 // Stands in for node:test's context: the harness registers its clean-ups with after().
 function context() {
@@ -20,20 +20,10 @@ function context() {
 async function run() {
   const t = context();
   try {
-    const router = await startRouter(t, { agent: { kind: 'mock', mock: { reply: 'word '.repeat(2000) } } });
+    const router = await startRouter(t, { agent: STREAMING_AGENT });
     const browser = await launchBrowser(t);
     const { page, received } = await openPage(browser, router.url);
-    await waitConnected(page);
-    await launchFromPage(page, { nodes: 16, chunks: 2000, delayMs: 1 });
-    await sendPrompt(page, 'all', 'stream as fast as you can');
-    await eventually(async () => (await page.locator('.answer.streaming').count()) === 16, 'all 16 nodes streaming', 30000);
-    const before = await received();
-    const drawing = await watchDrawing(page, 1000);
-    const events = (await received()) - before;
-    const started = Date.now();
-    await page.click('button[data-tab="9"]');
-    await page.locator('#transcript .turn').waitFor({ timeout: 30000 });
-    return { ...drawing, events, tabMs: Date.now() - started };
+    return await watchStreaming(page, received);
   } finally {
     await t.close();
   }

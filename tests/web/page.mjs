@@ -1,6 +1,7 @@
 // What a person does on the web page, for the browser tests and the web benchmark
 // (bench/web_ui_bench.mjs): launch a mock swarm from the dialog, send a prompt, and watch how
 // the page draws while nodes stream.
+import { eventually } from './harness.mjs';
 
 export const card = (node) => `.node-card[data-node="${node}"]`;
 
@@ -52,4 +53,25 @@ export async function watchDrawing(page, ms) {
     };
     requestAnimationFrame(tick);
   }), ms);
+}
+
+// The router's agent for watchStreaming: a mock answering 2,000 words.
+export const STREAMING_AGENT = { kind: 'mock', mock: { reply: 'word '.repeat(2000) } };
+
+// 16 nodes (of a router started with STREAMING_AGENT) streaming 2,000 deltas of 5 characters
+// each, 1 ms apart, launched and prompted from `page`: what the page drew in one second of it
+// (watchDrawing, and the event lines it received: openPage's received()), then how long node
+// 9's tab took to open.
+export async function watchStreaming(page, received) {
+  await waitConnected(page);
+  await launchFromPage(page, { nodes: 16, chunks: 2000, delayMs: 1 });
+  await sendPrompt(page, 'all', 'stream as fast as you can');
+  await eventually(async () => (await page.locator('.answer.streaming').count()) === 16, 'all 16 nodes streaming', 30000);
+  const before = await received();
+  const drawing = await watchDrawing(page, 1000);
+  const events = (await received()) - before;
+  const started = Date.now();
+  await page.click('button[data-tab="9"]');
+  await page.locator('#transcript .turn').waitFor({ timeout: 30000 });
+  return { ...drawing, events, tabMs: Date.now() - started };
 }
